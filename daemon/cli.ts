@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * `langevind <command> …`: dispatches to daemon/commands/<command>.ts, each of which exports
+ * `main(argv: string[]): Promise<number>` (the exit code). Commands load lazily so that, for
+ * example, `langevind run` never loads TensorFlow.js.
+ */
+const COMMANDS: Record<string, { module: string; summary: string }> = {
+  demo: { module: 'demo', summary: 'run the daemon on an embedded simulated session (no hardware, no files)' },
+  run: { module: 'run', summary: 'decode live spike bins: --model FILE --input URI --output URI …' },
+  replay: { module: 'replay', summary: 'play a recording into a running daemon and report end-to-end latency' },
+  decode: { module: 'decode', summary: 'decode every bin of a recording offline into CSV' },
+  simulate: { module: 'simulate', summary: 'write a synthetic session with known ground truth as XDF' },
+  calibrate: { module: 'calibrate', summary: 'train a model on a recorded session' },
+  model: { module: 'model', summary: 'model init | model inspect' },
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return ['usage: langevind <command> [options]   (langevind <command> --help for its options)', '',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}  ${c.summary}`)].join('\n');
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`langevind: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  const mod = (await import(`./commands/${cmd.module}.js`)) as { main(argv: string[]): Promise<number> };
+  return mod.main(rest);
+}
+
+dispatch(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`langevind: ${e?.message ?? String(err)}${e?.code ? ` [${e.code}]` : ''}\n`);
+    if (process.env.LANGEVIND_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    process.exitCode = 1;
+  },
+);
