@@ -81,6 +81,8 @@ export function parseXml(src: string): XmlElement {
       const open = stack.pop();
       if (!open) throw new XmlError(`end tag </${name}> without a start tag`, i);
       if (open.name !== name) throw new XmlError(`end tag </${name}> does not match <${open.name}>`, i);
+      // Indentation between child elements is layout, not content.
+      if (open.children.length > 0 && open.text.trim() === '') open.text = '';
       i = close + 1;
       continue;
     }
