@@ -1,0 +1,137 @@
+/**
+ * Matrix–vector benchmark: the nine products one bin of the online filter needs (GRU input and
+ * hidden, correction mean, attention in/out projections, feed-forward, readout, velocity), timed
+ * as one sum per "bin", for each preset and each kernel backend.
+ *
+ *   node dist/bench/gemv.js [--presets S,M,P] [--bins N] [--evict]
+ *
+ * --evict streams a 64 MiB buffer between bins so the weights start each bin outside the caches
+ * (a pessimistic stand-in for a daemon whose 20 ms between bins is spent by other processes).
+ * Writes bench/results/gemv.json. Timing needs a quiet machine; numbers under load are indicative.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dims, preset, type PresetName } from '../model/config.js';
+import type { KernelFactory } from '../model/kernels.js';
+import { tsKernels } from '../model/kernels-ts.js';
+import { wasmKernels, wasmKernelsAvailable } from '../model/kernels-wasm.js';
+
+interface Shape {
+  name: string;
+  rows: number;
+  cols: number;
+}
+
+export function binShapes(name: PresetName): Shape[] {
+  const m = dims(preset(name));
+  return [
+    { name: 'encoder.weight_ih', rows: 3 * m.H, cols: m.nIn },
+    { name: 'encoder.weight_hh', rows: 3 * m.H, cols: m.H },
+    { name: 'correction.mean', rows: m.D, cols: m.H },
+    { name: 'decoder.in_proj', rows: 3 * m.d, cols: m.d },
+    { name: 'decoder.out_proj', rows: m.d, cols: m.d },
+    { name: 'decoder.linear1', rows: m.F, cols: m.d },
+    { name: 'decoder.linear2', rows: m.d, cols: m.F },
+    { name: 'readout', rows: m.nOut, cols: m.d },
+    { name: 'velocity', rows: m.K, cols: m.features },
+  ];
+}
+
+interface Stats {
+  bins: number;
+  p50_us: number;
+  p99_us: number;
+  p999_us: number;
+  max_us: number;
+  mean_us: number;
+}
+
+function stats(ns: Float64Array): Stats {
+  const s = Float64Array.from(ns).sort();
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] / 1e3;
+  const mean = s.reduce((a, v) => a + v, 0) / s.length / 1e3;
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { bins: s.length, p50_us: r(q(0.5)), p99_us: r(q(0.99)), p999_us: r(q(0.999)), max_us: r(s[s.length - 1] / 1e3), mean_us: r(mean) };
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function runBins(factory: KernelFactory, shapes: Shape[], bins: number, warmup: number, evict: Float64Array | null): Stats {
+  // Per shape: W, b, x, y.
+  const lengths = shapes.flatMap((s) => [s.rows * s.cols, s.rows, s.cols, s.rows]);
+  const { kernels, buffers } = factory(lengths);
+  const r = rng(1);
+  for (const buf of buffers) for (let i = 0; i < buf.length; i++) buf[i] = r() * 2 - 1;
+  const times = new Float64Array(bins);
+  let sink = 0;
+  for (let t = -warmup; t < bins; t++) {
+    if (evict) for (let i = 0; i < evict.length; i += 8) evict[i] += 1;
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < shapes.length; k++) {
+      const s = shapes[k];
+      kernels.gemv(buffers[4 * k + 3], buffers[4 * k], buffers[4 * k + 2], buffers[4 * k + 1], s.rows, s.cols);
+    }
+    const t1 = process.hrtime.bigint();
+    if (t >= 0) times[t] = Number(t1 - t0);
+    sink += buffers[3][0];
+  }
+  if (!Number.isFinite(sink)) throw new Error('non-finite result');
+  return stats(times);
+}
+
+function main(argv: string[]): void {
+  const arg = (k: string) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const presets = (arg('--presets') ?? 'S,M,P').split(',') as PresetName[];
+  const binsArg = arg('--bins');
+  const evict = argv.includes('--evict') ? new Float64Array(8 << 20) : null;
+  const backends: [string, KernelFactory][] = [['ts', tsKernels]];
+  if (wasmKernelsAvailable()) backends.push(['wasm', wasmKernels]);
+  else console.error('gemv bench: wasm kernels unavailable, timing ts only');
+  const results: Record<string, unknown>[] = [];
+  for (const p of presets) {
+    const shapes = binShapes(p);
+    const macs = shapes.reduce((a, s) => a + s.rows * s.cols, 0);
+    for (const [name, factory] of backends) {
+      // Bounded wall time per case: slow paths get fewer bins.
+      const bins = binsArg ? Number(binsArg) : name === 'ts' ? (p === 'P' ? 1000 : 5000) : p === 'P' ? 5000 : 20000;
+      const st = runBins(factory, shapes, bins, Math.ceil(bins / 10), evict);
+      results.push({ preset: p, backend: name, macs, weight_bytes: macs * 4, evict: evict !== null, ...st });
+      console.log(
+        `${p} ${name.padEnd(4)} ${(macs / 1e6).toFixed(2)} M MACs  p50 ${st.p50_us} µs  p99 ${st.p99_us} µs  p99.9 ${st.p999_us} µs  max ${st.max_us} µs` +
+          `  (${((macs * 4) / (st.p50_us * 1e3)).toFixed(1)} GB/s at p50)`,
+      );
+    }
+  }
+  const out = new URL('../../bench/results/gemv.json', import.meta.url);
+  mkdirSync(new URL('.', out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        bench: 'gemv',
+        date: new Date().toISOString(),
+        node: process.version,
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        note: 'sum of the nine matrix-vector products of one filter bin; taken on a shared 2-core machine under load from other jobs, so indicative',
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+main(process.argv.slice(2));
