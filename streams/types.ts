@@ -27,6 +27,8 @@ export interface Decoded {
   decodedNs: number;
   sentNs: number;
   modelId: string;
+  /** streamId of the bin this decodes (optional: producers that do not know it leave it out). */
+  streamId?: string;
 }
 
 /** Monotonic clock in ns as a double (µs resolution, allocation-free). */

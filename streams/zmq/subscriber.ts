@@ -1,0 +1,98 @@
+/**
+ * ZeroMQ SUB as an Observable of raw two-frame messages. The socket lives exactly as long as the
+ * subscription: unsubscribing closes it and ends the receive loop quietly.
+ */
+import { Observable, defer, mergeAll } from 'rxjs';
+import { Subscriber as ZmqSub } from 'zeromq';
+import { monotonicNs } from '../types.js';
+
+export class ZmqError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ZmqError';
+  }
+}
+
+/** One received message. The object is reused for the next message: read it synchronously. */
+export interface RawMessage {
+  /** Number of frames received (a well-formed message has 2). */
+  frames: number;
+  topic: Buffer;
+  payload: Buffer;
+  /** monotonicNs() when the message was taken off the socket. */
+  receivedNs: number;
+}
+
+export interface ZmqSourceOptions {
+  /** A ZeroMQ address: tcp://127.0.0.1:5555 or ipc:///tmp/x. */
+  endpoint: string;
+  /** Bind instead of connect (default false: inputs connect to the rig's publisher). */
+  bind?: boolean;
+  /** Topic prefix to subscribe to (default "spikes"). Exact topic matching is the caller's job. */
+  topic?: string;
+  /** ZMQ_RCVHWM in messages (default 1000). */
+  receiveHighWaterMark?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function checkOptions(o: ZmqSourceOptions): void {
+  if (typeof o.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\//.test(o.endpoint))
+    throw new ZmqError('EZMQADDR', `ZeroMQ address must start with tcp://, ipc:// or inproc://, got "${o.endpoint}"`);
+}
+
+/**
+ * Opens the socket and binds or connects it; the returned Observable (subscribe once) emits every
+ * message. Resolves once bound, so a caller can announce readiness.
+ */
+export async function openZmqSource(opts: ZmqSourceOptions): Promise<Observable<RawMessage>> {
+  checkOptions(opts);
+  const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0 });
+  sock.subscribe(opts.topic ?? 'spikes');
+  try {
+    if (opts.bind) await sock.bind(opts.endpoint);
+    else sock.connect(opts.endpoint);
+  } catch (err) {
+    sock.close();
+    const e = err as Error & { code?: string };
+    throw new ZmqError(e.code ?? 'EZMQ', `cannot ${opts.bind ? 'bind' : 'connect'} ${opts.endpoint}: ${e.message}`);
+  }
+  let used = false;
+  return new Observable<RawMessage>((subscriber) => {
+    if (used) {
+      subscriber.error(new ZmqError('EZMQUSED', `${opts.endpoint}: this source was already subscribed`));
+      return;
+    }
+    used = true;
+    let closed = false;
+    const msg: RawMessage = { frames: 0, topic: EMPTY, payload: EMPTY, receivedNs: 0 };
+    void (async () => {
+      while (!closed) {
+        let frames: Buffer[];
+        try {
+          frames = await sock.receive();
+        } catch (err) {
+          if (closed || sock.closed) return;
+          const e = err as Error & { code?: string };
+          subscriber.error(new ZmqError(e.code ?? 'EZMQ', `receive on ${opts.endpoint}: ${e.message}`));
+          return;
+        }
+        msg.receivedNs = monotonicNs();
+        msg.frames = frames.length;
+        msg.topic = frames[0] ?? EMPTY;
+        msg.payload = frames[1] ?? EMPTY;
+        subscriber.next(msg);
+      }
+    })();
+    return () => {
+      closed = true;
+      sock.close();
+    };
+  });
+}
+
+/** Cold form: the socket is created on subscribe and closed on unsubscribe. */
+export function fromZmq(opts: ZmqSourceOptions): Observable<RawMessage> {
+  checkOptions(opts);
+  return defer(() => openZmqSource(opts)).pipe(mergeAll());
+}
