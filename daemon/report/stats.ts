@@ -73,3 +73,64 @@ export function roundSummary(s: Summary, digits = 4): Record<keyof Summary, numb
   for (const k of Object.keys(s) as (keyof Summary)[]) out[k] = k === 'count' ? s.count : jsonNum(s[k], digits);
   return out;
 }
+
+/**
+ * Live percentiles in O(1) per value: log-spaced buckets 1 % wide from `min` up, so a status
+ * line can show p50/p99 while bins flow without sorting on the receive path.
+ */
+export class LogBuckets {
+  private readonly counts: Float64Array;
+  private readonly logStep = Math.log(1.01);
+  n = 0;
+  constructor(private readonly min = 1e-3, decades = 8) {
+    this.counts = new Float64Array(Math.ceil((decades * Math.LN10) / this.logStep) + 2);
+  }
+  add(x: number): void {
+    if (!Number.isFinite(x)) return;
+    const k = x <= this.min ? 0 : Math.min(this.counts.length - 1, 1 + Math.floor(Math.log(x / this.min) / this.logStep));
+    this.counts[k]++;
+    this.n++;
+  }
+  /** Upper edge of the bucket holding the p-th percentile (within 1 %); NaN when empty. */
+  percentile(p: number): number {
+    if (this.n === 0) return NaN;
+    const target = Math.max(1, Math.ceil((p / 100) * this.n - 1e-9));
+    let acc = 0;
+    for (let k = 0; k < this.counts.length; k++) {
+      acc += this.counts[k];
+      if (acc >= target) return k === 0 ? this.min : this.min * Math.exp(k * this.logStep);
+    }
+    return Infinity;
+  }
+}
+
+/** R² per axis accumulated one sample at a time (for a live status line). */
+export class RunningR2 {
+  private readonly n: Float64Array;
+  private readonly sum: Float64Array;
+  private readonly sumSq: Float64Array;
+  private readonly res: Float64Array;
+  constructor(readonly axes: number) {
+    this.n = new Float64Array(axes);
+    this.sum = new Float64Array(axes);
+    this.sumSq = new Float64Array(axes);
+    this.res = new Float64Array(axes);
+  }
+  add(axis: number, pred: number, truth: number): void {
+    if (!Number.isFinite(pred) || !Number.isFinite(truth)) return;
+    this.n[axis]++;
+    this.sum[axis] += truth;
+    this.sumSq[axis] += truth * truth;
+    this.res[axis] += (truth - pred) ** 2;
+  }
+  r2(axis: number): number {
+    const n = this.n[axis];
+    const tot = this.sumSq[axis] - (this.sum[axis] * this.sum[axis]) / n;
+    return n >= 2 && tot > 0 ? 1 - this.res[axis] / tot : NaN;
+  }
+  mean(): number {
+    let s = 0;
+    for (let a = 0; a < this.axes; a++) s += this.r2(a);
+    return s / this.axes;
+  }
+}

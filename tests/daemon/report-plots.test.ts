@@ -78,3 +78,25 @@ test('htmlPage is self-contained and escapes text', () => {
   assert.ok(!/<script|https?:\/\/(?!www\.w3\.org)/.test(page));
   assert.equal(esc('"&'), '&quot;&amp;');
 });
+
+test('LogBuckets percentiles are within 1 % of the exact ones', async () => {
+  const { LogBuckets } = await import('../../daemon/report/stats.js');
+  const b = new LogBuckets(1e-3, 6);
+  const vals = Array.from({ length: 10_000 }, (_, i) => 0.05 + (i % 997) * 0.01 + (i === 5000 ? 40 : 0));
+  for (const v of vals) b.add(v);
+  const sorted = Float64Array.from(vals).sort();
+  for (const p of [50, 99, 99.9, 100]) {
+    const exact = percentileSorted(sorted, p);
+    const approx = b.percentile(p);
+    assert.ok(approx >= exact * 0.99 && approx <= exact * 1.0101, `p${p}: ${approx} vs ${exact}`);
+  }
+});
+
+test('RunningR2 equals the batch rSquared', async () => {
+  const { RunningR2 } = await import('../../daemon/report/stats.js');
+  const truth = Array.from({ length: 200 }, (_, i) => Math.sin(i / 7));
+  const pred = truth.map((t, i) => t + 0.3 * Math.cos(i));
+  const r = new RunningR2(1);
+  truth.forEach((t, i) => r.add(0, pred[i], t));
+  assert.ok(Math.abs(r.r2(0) - rSquared(pred, truth)) < 1e-9);
+});

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Recorder } from '../../streams/recorder.js';
+import { loadRecording } from '../../streams/replay.js';
+import { binMs, channelLabels } from '../../streams/stream-info.js';
+import { path as xmlPath } from '../../streams/xml.js';
+import { readXdf } from '../../streams/xdf/reader.js';
+import type { Decoded, SpikeBin } from '../../streams/types.js';
+import { tempDir } from './replay-fixture.js';
+
+const dir = tempDir('langevind-recorder-');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const C = 6;
+const N = 700; // more than the initial buffer, so growth is exercised between drains
+
+function bins(): { bins: SpikeBin[]; decs: Decoded[] } {
+  const bins: SpikeBin[] = [];
+  const decs: Decoded[] = [];
+  for (let i = 0; i < N; i++) {
+    const counts = Array.from({ length: C }, (_, c) => (i * 13 + c * 5) % 17);
+    bins.push({ seq: i, timestamp: 500 + i * 0.001, counts, binMs: 1, streamId: 'rig', receivedNs: 1e12 + i * 1e6 });
+    decs.push({ seq: i, timestamp: 500 + i * 0.001, velocity: Float32Array.from([i / 10, -i / 20]), receivedNs: 1e12 + i * 1e6, decodedNs: 1e12 + i * 1e6 + 2e5, sentNs: 1e12 + i * 1e6 + 2.5e5, modelId: 'abc123' });
+  }
+  return { bins, decs };
+}
+
+async function record(file: string): Promise<void> {
+  const rec = await Recorder.open(file, {
+    input: { name: 'M1-binned', channelLabels: Array.from({ length: C }, (_, c) => `e${c}`), binMs: 1 },
+    output: { velocityLabels: ['vel_x', 'vel_y'], modelId: 'abc123' },
+    drainMs: 20,
+  });
+  const { bins: bs, decs } = bins();
+  const reused = new Float32Array(2);
+  for (let i = 0; i < N; i++) {
+    rec.recordBin(bs[i]);
+    // The daemon reuses its Decoded object: the recorder must copy.
+    reused.set(decs[i].velocity);
+    rec.recordDecoded({ ...decs[i], velocity: reused });
+    reused.fill(NaN);
+    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 30));
+  }
+  await rec.close();
+}
+
+test('recorder round trip through the XDF reader: counts, receipts, decodes, metadata', async () => {
+  const file = join(dir, 'rt.xdf');
+  await record(file);
+  const { streams } = readXdf(file);
+  assert.equal(streams.length, 3);
+  const [counts, receipts, decoded] = streams;
+  assert.equal(counts.info.type, 'SpikeCounts');
+  assert.equal(counts.info.name, 'M1-binned');
+  assert.equal(counts.info.channelFormat, 'int32');
+  assert.equal(counts.info.nominalSrate, 1000);
+  assert.equal(binMs(counts.info), 1);
+  assert.deepEqual(channelLabels(counts.info), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5']);
+  assert.equal(receipts.info.type, 'SpikeReceipt');
+  assert.deepEqual(channelLabels(receipts.info), ['seq', 'received_ns']);
+  assert.equal(decoded.info.type, 'Decoded');
+  assert.deepEqual(channelLabels(decoded.info), ['vel_x', 'vel_y', 'seq', 'received_ns', 'decoded_ns', 'sent_ns']);
+  assert.equal(xmlPath(decoded.info.desc, 'model_id')?.text, 'abc123');
+  const ref = bins();
+  for (const s of streams) assert.equal(s.timeStamps.length, N, `${s.info.name}: every sample`);
+  const cd = counts.data as Int32Array;
+  const rd = receipts.data as Float64Array;
+  const dd = decoded.data as Float64Array;
+  for (let i = 0; i < N; i++) {
+    assert.equal(counts.timeStamps[i], ref.bins[i].timestamp);
+    assert.deepEqual(Array.from(cd.subarray(i * C, (i + 1) * C)), ref.bins[i].counts);
+    assert.deepEqual([rd[2 * i], rd[2 * i + 1]], [i, ref.bins[i].receivedNs]);
+    const d = ref.decs[i];
+    assert.deepEqual(Array.from(dd.subarray(i * 6, i * 6 + 6)), [Math.fround(i / 10), Math.fround(-i / 20), i, d.receivedNs, d.decodedNs, d.sentNs]);
+    assert.equal(decoded.timeStamps[i], d.timestamp);
+  }
+  assert.ok(counts.footer, 'footers written');
+});
+
+test('a recording can be replayed as it is', async () => {
+  const file = join(dir, 'again.xdf');
+  await record(file);
+  const rec = await loadRecording(file);
+  assert.equal(rec.name, 'M1-binned');
+  assert.equal(rec.bins, N);
+  assert.equal(rec.binMs, 1);
+  assert.equal(rec.channels, C);
+});
+
+test('bad recorder options are refused with ERECORDEROPTS', async () => {
+  const out = { velocityLabels: ['vel_x'], modelId: 'm' };
+  await assert.rejects(Recorder.open(join(dir, 'x.xdf'), { input: { name: '', channelLabels: ['a'], binMs: 1 }, output: out }), { code: 'ERECORDEROPTS' });
+  await assert.rejects(Recorder.open(join(dir, 'x.xdf'), { input: { name: 'a', channelLabels: [], binMs: 1 }, output: out }), { code: 'ERECORDEROPTS' });
+  await assert.rejects(Recorder.open(join(dir, 'x.xdf'), { input: { name: 'a', channelLabels: ['a'], binMs: 0 }, output: out }), { code: 'ERECORDEROPTS' });
+});
+
+const hasPyxdf = spawnSync('/usr/bin/python3', ['-c', 'import pyxdf'], { stdio: 'ignore' }).status === 0;
+
+test('pyxdf reads the recording (independent reader)', { skip: hasPyxdf ? false : 'pyxdf is not installed for /usr/bin/python3 (not packaged in Debian bookworm)' }, async () => {
+  const file = join(dir, 'py.xdf');
+  await record(file);
+  const out = execFileSync('/usr/bin/python3', ['-c', `
+import json, sys, pyxdf
+streams, header = pyxdf.load_xdf(sys.argv[1], synchronize_clocks=False, dejitter_timestamps=False)
+print(json.dumps({s['info']['name'][0]: [len(s['time_stamps']), int(s['info']['channel_count'][0]), [float(x) for x in s['time_series'][1]]] for s in streams}))
+`, file]).toString();
+  const got = JSON.parse(out) as Record<string, [number, number, number[]]>;
+  assert.deepEqual(got['M1-binned'], [N, C, bins().bins[1].counts]);
+  assert.equal(got['langevind-decoded'][0], N);
+  assert.equal(got['M1-binned-receipt'][2][0], 1);
+});
