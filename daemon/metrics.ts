@@ -1,0 +1,120 @@
+/**
+ * What the daemon counts and times. Three latency stages per decoded bin, in ns on the monotonic
+ * clock (streams/types.ts monotonicNs):
+ *   receive→decoded  message taken off the transport → filter step done
+ *   decoded→sent     filter step done → every sink has taken the message
+ *   receive→sent     the sum: the daemon's whole contribution to end-to-end latency
+ * Counters never allocate; summary() is for the end of a run and for status lines.
+ */
+import { Histogram, type HistogramSummary } from './histogram.js';
+import { REJECT_KINDS, type RejectKind } from './validate.js';
+
+export type Stage = 'receive_to_decoded' | 'decoded_to_sent' | 'receive_to_sent';
+export const STAGES: readonly Stage[] = ['receive_to_decoded', 'decoded_to_sent', 'receive_to_sent'];
+
+export interface SinkStats {
+  uri: string;
+  sent: number;
+  dropped: number;
+}
+
+export interface RunSummary {
+  bins_in: number;
+  bins_out: number;
+  /** Gap events (a jump of more than one in seq) and the bins they skipped. */
+  gaps: number;
+  gap_bins: number;
+  /** Bins the filter stepped with zero input (gap policy `zeros`, and bins rejected for their content). */
+  filled_bins: number;
+  /** Filter resets: gap policy `reset`, a gap beyond max_gap, or a source restart. */
+  resets: number;
+  restarts: number;
+  duplicates: number;
+  reordered: number;
+  rejects: Record<RejectKind, number>;
+  rejects_total: number;
+  /** Exceptions caught on the real-time path (should stay 0). */
+  internal_errors: number;
+  outputs: SinkStats[];
+  dropped: number;
+  /** Latency per stage in microseconds. */
+  latency_us: Record<Stage, HistogramSummary>;
+  uptime_s: number;
+}
+
+export class Metrics {
+  binsIn = 0;
+  binsOut = 0;
+  gaps = 0;
+  gapBins = 0;
+  filledBins = 0;
+  resets = 0;
+  restarts = 0;
+  internalErrors = 0;
+  readonly rejects: Record<RejectKind, number> = Object.fromEntries(REJECT_KINDS.map((k) => [k, 0])) as Record<RejectKind, number>;
+  readonly latency: Record<Stage, Histogram> = {
+    receive_to_decoded: new Histogram(),
+    decoded_to_sent: new Histogram(),
+    receive_to_sent: new Histogram(),
+  };
+  private readonly started = performance.now();
+
+  /** One decoded bin's stamps (ns). */
+  recordLatency(receivedNs: number, decodedNs: number, sentNs: number): void {
+    this.latency.receive_to_decoded.record(decodedNs - receivedNs);
+    this.latency.decoded_to_sent.record(sentNs - decodedNs);
+    this.latency.receive_to_sent.record(sentNs - receivedNs);
+  }
+
+  get rejectsTotal(): number {
+    let n = 0;
+    for (const k of REJECT_KINDS) n += this.rejects[k];
+    return n;
+  }
+
+  summary(outputs: SinkStats[] = []): RunSummary {
+    return {
+      bins_in: this.binsIn,
+      bins_out: this.binsOut,
+      gaps: this.gaps,
+      gap_bins: this.gapBins,
+      filled_bins: this.filledBins,
+      resets: this.resets,
+      restarts: this.restarts,
+      duplicates: this.rejects.duplicate,
+      reordered: this.rejects.reordered,
+      rejects: { ...this.rejects },
+      rejects_total: this.rejectsTotal,
+      internal_errors: this.internalErrors,
+      outputs,
+      dropped: outputs.reduce((a, o) => a + o.dropped, 0),
+      latency_us: {
+        receive_to_decoded: round(this.latency.receive_to_decoded.summary(1000)),
+        decoded_to_sent: round(this.latency.decoded_to_sent.summary(1000)),
+        receive_to_sent: round(this.latency.receive_to_sent.summary(1000)),
+      },
+      uptime_s: Math.round((performance.now() - this.started) / 100) / 10,
+    };
+  }
+}
+
+function round(s: HistogramSummary): HistogramSummary {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { count: s.count, min: r(s.min), mean: r(s.mean), p50: r(s.p50), p90: r(s.p90), p99: r(s.p99), p999: r(s.p999), max: r(s.max) };
+}
+
+/** The summary as a few lines of text for people. */
+export function formatSummary(s: RunSummary): string {
+  const rej = Object.entries(s.rejects).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const lines = [
+    `bins in ${s.bins_in}, out ${s.bins_out}; gaps ${s.gaps} (${s.gap_bins} bins missing, ${s.filled_bins} filled), duplicates ${s.duplicates}, reordered ${s.reordered}, resets ${s.resets}`,
+    `rejects: ${rej}; dropped on output ${s.dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}`,
+    `latency (µs)         p50      p99    p99.9      max`,
+  ];
+  for (const [k, h] of Object.entries(s.latency_us)) {
+    const f = (v: number) => v.toFixed(1).padStart(8);
+    lines.push(`  ${k.padEnd(18)}${f(h.p50)} ${f(h.p99)} ${f(h.p999)} ${f(h.max)}`);
+  }
+  for (const o of s.outputs) lines.push(`  output ${o.uri}: sent ${o.sent}, dropped ${o.dropped}`);
+  return lines.join('\n');
+}

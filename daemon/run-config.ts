@@ -1,0 +1,145 @@
+/**
+ * Options of `langevind run`, from the command line and an optional JSON file (--config) with the
+ * same options in snake_case; the command line wins. Checked here, with errors that name the option.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
+
+export class RunConfigError extends Error {
+  readonly code = 'EUSAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunConfigError';
+  }
+}
+
+export interface RunConfig {
+  model: string;
+  input: string;
+  outputs: string[];
+  record?: string;
+  gapPolicy: GapPolicy;
+  /** Longest gap filled with zeros before the filter is reset instead; default 1 s of bins. */
+  maxGap?: number;
+  streamId?: string;
+  /** Seconds between status log lines; 0 turns them off. */
+  statusInterval: number;
+  kernels?: 'ts' | 'wasm';
+}
+
+export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output URI [--output URI …] [options]
+
+  --model FILE            model file (.safetensors, from langevind calibrate or langevind model init)
+  --input URI             where spike bins come from:
+                            zmq+tcp://127.0.0.1:5555   (connects; add ?bind to bind)
+                            zmq+ipc:///tmp/spikes      (Unix socket)
+                            replay:///path/session.xdf?speed=1
+                            lsl://name=M1-binned
+  --output URI            where decodes go (repeatable): zmq+tcp://127.0.0.1:5556 (binds; ?connect
+                          to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
+  --record FILE.xdf       record every accepted bin and every decode to an XDF file
+  --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
+                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels"}
+  --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
+                          input (default; a gap longer than --max-gap resets) or reset the filter
+  --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
+  --stream-id ID          accept only this stream_id (default: the first one seen)
+  --status-interval S     seconds between status log lines (default 10; 0: off)
+  --kernels ts|wasm       filter kernels (default: wasm when available)
+
+Logs are NDJSON on stderr; "ready" is logged once inputs and outputs are open. On SIGINT or
+SIGTERM the daemon stops taking input, flushes outputs and the recording, prints a summary (text,
+then one JSON line) on stdout and exits 0.`;
+
+const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels'] as const;
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RunConfigError(`--config ${path}: ${(err as Error).message}`);
+  }
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (err) {
+    throw new RunConfigError(`--config ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new RunConfigError(`--config ${path}: must be a JSON object`);
+  for (const k of Object.keys(o)) if (!(CONFIG_KEYS as readonly string[]).includes(k)) throw new RunConfigError(`--config ${path}: unknown key "${k}" (known: ${CONFIG_KEYS.join(', ')})`);
+  return o as Record<string, unknown>;
+}
+
+/** null when --help was asked for. */
+export function parseRunArgs(argv: string[]): RunConfig | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        input: { type: 'string' },
+        output: { type: 'string', multiple: true },
+        record: { type: 'string' },
+        config: { type: 'string' },
+        'gap-policy': { type: 'string' },
+        'max-gap': { type: 'string' },
+        'stream-id': { type: 'string' },
+        'status-interval': { type: 'string' },
+        kernels: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new RunConfigError(`run: ${(err as Error).message}`);
+  }
+  const a = parsed.values;
+  if (a.help) return null;
+  const file = a.config ? readConfigFile(a.config) : {};
+  const str = (cli: string | undefined, key: string): string | undefined => {
+    if (cli !== undefined) return cli;
+    const v = file[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' && typeof v !== 'number') throw new RunConfigError(`--config: "${key}" must be a string`);
+    return String(v);
+  };
+  const num = (cli: string | undefined, key: string, flag: string, integer: boolean): number | undefined => {
+    const s = str(cli, key);
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new RunConfigError(`${flag} must be a non-negative ${integer ? 'integer' : 'number'}, got "${s}"`);
+    return n;
+  };
+
+  const model = str(a.model, 'model');
+  const input = str(a.input, 'input');
+  let outputs = a.output;
+  if (!outputs || outputs.length === 0) {
+    const fo = file.output;
+    if (typeof fo === 'string') outputs = [fo];
+    else if (Array.isArray(fo) && fo.every((x) => typeof x === 'string')) outputs = fo as string[];
+    else if (fo !== undefined) throw new RunConfigError('--config: "output" must be a string or an array of strings');
+  }
+  if (!model) throw new RunConfigError('run: --model FILE is required');
+  if (!input) throw new RunConfigError('run: --input URI is required');
+  if (!outputs || outputs.length === 0) throw new RunConfigError('run: at least one --output URI is required');
+  const gp = str(a['gap-policy'], 'gap_policy') ?? 'zeros';
+  if (!(GAP_POLICIES as readonly string[]).includes(gp)) throw new RunConfigError(`--gap-policy must be ${GAP_POLICIES.join(' or ')}, got "${gp}"`);
+  const kernels = str(a.kernels, 'kernels');
+  if (kernels !== undefined && kernels !== 'ts' && kernels !== 'wasm') throw new RunConfigError(`--kernels must be ts or wasm, got "${kernels}"`);
+  return {
+    model,
+    input,
+    outputs,
+    record: str(a.record, 'record'),
+    gapPolicy: gp as GapPolicy,
+    maxGap: num(a['max-gap'], 'max_gap', '--max-gap', true),
+    streamId: str(a['stream-id'], 'stream_id'),
+    statusInterval: num(a['status-interval'], 'status_interval', '--status-interval', false) ?? 10,
+    kernels: kernels as RunConfig['kernels'],
+  };
+}
