@@ -3,7 +3,7 @@
  * hidden, correction mean, attention in/out projections, feed-forward, readout, velocity), timed
  * as one sum per "bin", for each preset and each kernel backend.
  *
- *   node dist/bench/gemv.js [--presets S,M,P] [--bins N] [--evict]
+ *   node dist/bench/gemv.js [--presets S,M,P] [--bins N] [--quick] [--evict]
  *
  * --evict streams a 64 MiB buffer between bins so the weights start each bin outside the caches
  * (a pessimistic stand-in for a daemon whose 20 ms between bins is spent by other processes).
@@ -65,12 +65,13 @@ function rng(seed: number): () => number {
   };
 }
 
-function runBins(factory: KernelFactory, shapes: Shape[], bins: number, warmup: number, evict: Float64Array | null): Stats {
+function runBins(factory: KernelFactory, packed: boolean, shapes: Shape[], bins: number, warmup: number, evict: Float64Array | null): Stats {
   // Per shape: W, b, x, y.
   const lengths = shapes.flatMap((s) => [s.rows * s.cols, s.rows, s.cols, s.rows]);
   const { kernels, buffers } = factory(lengths);
   const r = rng(1);
   for (const buf of buffers) for (let i = 0; i < buf.length; i++) buf[i] = r() * 2 - 1;
+  if (packed) shapes.forEach((s, k) => kernels.packMatrix(buffers[4 * k], s.rows, s.cols));
   const times = new Float64Array(bins);
   let sink = 0;
   for (let t = -warmup; t < bins; t++) {
@@ -78,7 +79,8 @@ function runBins(factory: KernelFactory, shapes: Shape[], bins: number, warmup: 
     const t0 = process.hrtime.bigint();
     for (let k = 0; k < shapes.length; k++) {
       const s = shapes[k];
-      kernels.gemv(buffers[4 * k + 3], buffers[4 * k], buffers[4 * k + 2], buffers[4 * k + 1], s.rows, s.cols);
+      if (packed) kernels.gemvPacked(buffers[4 * k + 3], buffers[4 * k], buffers[4 * k + 2], buffers[4 * k + 1], s.rows, s.cols);
+      else kernels.gemv(buffers[4 * k + 3], buffers[4 * k], buffers[4 * k + 2], buffers[4 * k + 1], s.rows, s.cols);
     }
     const t1 = process.hrtime.bigint();
     if (t >= 0) times[t] = Number(t1 - t0);
@@ -94,22 +96,24 @@ function main(argv: string[]): void {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const presets = (arg('--presets') ?? 'S,M,P').split(',') as PresetName[];
-  const binsArg = arg('--bins');
+  const quick = argv.includes('--quick');
+  const binsArg = arg('--bins') ?? (quick ? '300' : undefined);
   const evict = argv.includes('--evict') ? new Float64Array(8 << 20) : null;
-  const backends: [string, KernelFactory][] = [['ts', tsKernels]];
-  if (wasmKernelsAvailable()) backends.push(['wasm', wasmKernels]);
+  // gemv: PyTorch row-major weights; packed: weights rearranged once by packMatrix, read by gemvPacked.
+  const backends: [string, KernelFactory, boolean][] = [['ts', tsKernels, false], ['ts-packed', tsKernels, true]];
+  if (wasmKernelsAvailable()) backends.push(['wasm', wasmKernels, false], ['wasm-packed', wasmKernels, true]);
   else console.error('gemv bench: wasm kernels unavailable, timing ts only');
   const results: Record<string, unknown>[] = [];
   for (const p of presets) {
     const shapes = binShapes(p);
     const macs = shapes.reduce((a, s) => a + s.rows * s.cols, 0);
-    for (const [name, factory] of backends) {
+    for (const [name, factory, packed] of backends) {
       // Bounded wall time per case: slow paths get fewer bins.
-      const bins = binsArg ? Number(binsArg) : name === 'ts' ? (p === 'P' ? 1000 : 5000) : p === 'P' ? 5000 : 20000;
-      const st = runBins(factory, shapes, bins, Math.ceil(bins / 10), evict);
-      results.push({ preset: p, backend: name, macs, weight_bytes: macs * 4, evict: evict !== null, ...st });
+      const bins = binsArg ? Number(binsArg) : name.startsWith('ts') ? (p === 'P' ? 1000 : 5000) : p === 'P' ? 5000 : 20000;
+      const st = runBins(factory, packed, shapes, bins, Math.ceil(bins / 10), evict);
+      results.push({ preset: p, backend: factory === tsKernels ? 'ts' : 'wasm', packed, macs, weight_bytes: macs * 4, evict: evict !== null, ...st });
       console.log(
-        `${p} ${name.padEnd(4)} ${(macs / 1e6).toFixed(2)} M MACs  p50 ${st.p50_us} µs  p99 ${st.p99_us} µs  p99.9 ${st.p999_us} µs  max ${st.max_us} µs` +
+        `${p} ${name.padEnd(11)} ${(macs / 1e6).toFixed(2)} M MACs  p50 ${st.p50_us} µs  p99 ${st.p99_us} µs  p99.9 ${st.p999_us} µs  max ${st.max_us} µs` +
           `  (${((macs * 4) / (st.p50_us * 1e3)).toFixed(1)} GB/s at p50)`,
       );
     }

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { KernelArena, KernelFactory, Kernels } from './kernels.js';
+import { packRows4 } from './kernels-ts.js';
 
 const WASM_URL = new URL('./wasm/kernels.wasm', import.meta.url);
 const PAGE = 65536;
@@ -39,6 +40,7 @@ const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 interface KernelExports {
   memory: WasmMemory;
   gemv(y: number, w: number, x: number, b: number, rows: number, cols: number): void;
+  gemvPacked(y: number, w: number, x: number, b: number, rows: number, cols: number): void;
 }
 
 let compiled: WasmModule | null = null;
@@ -99,17 +101,26 @@ export const wasmKernels: KernelFactory = (lengths: readonly number[]): KernelAr
   const heap = memory.buffer;
   const buffers = lengths.map((n, i) => new Float32Array(heap, offsets[i], n));
   const wasmGemv = ex.gemv;
+  const wasmGemvPacked = ex.gemvPacked;
+  // Cheap guards: a view from elsewhere or a short buffer would make the kernel read or write
+  // the wrong memory silently.
+  const check = (y: Float32Array, W: Float32Array, x: Float32Array, b: Float32Array | null, rows: number, cols: number): void => {
+    if (y.buffer !== heap || W.buffer !== heap || x.buffer !== heap || (b !== null && b.buffer !== heap))
+      throw new WasmKernelError('EWASMBUF', 'gemv: every buffer must come from this kernel arena');
+    if (!(rows >= 0 && cols >= 0 && rows * cols <= W.length && cols <= x.length && rows <= y.length && (b === null || rows <= b.length)))
+      throw new WasmKernelError('EWASMBUF', `gemv: buffers too short for [${rows}×${cols}]`);
+  };
 
   const kernels: Kernels = {
     backend: 'wasm',
     gemv(y, W, x, b, rows, cols) {
-      // Cheap guards: a view from elsewhere or a short buffer would make the kernel read or write
-      // the wrong memory silently.
-      if (y.buffer !== heap || W.buffer !== heap || x.buffer !== heap || (b !== null && b.buffer !== heap))
-        throw new WasmKernelError('EWASMBUF', 'gemv: every buffer must come from this kernel arena');
-      if (rows * cols > W.length || cols > x.length || rows > y.length || (b !== null && rows > b.length))
-        throw new WasmKernelError('EWASMBUF', `gemv: buffers too short for [${rows}×${cols}]`);
+      check(y, W, x, b, rows, cols);
       wasmGemv(y.byteOffset, W.byteOffset, x.byteOffset, b === null ? 0 : b.byteOffset, rows, cols);
+    },
+    packMatrix: packRows4,
+    gemvPacked(y, W, x, b, rows, cols) {
+      check(y, W, x, b, rows, cols);
+      wasmGemvPacked(y.byteOffset, W.byteOffset, x.byteOffset, b === null ? 0 : b.byteOffset, rows, cols);
     },
   };
   return { kernels, buffers };

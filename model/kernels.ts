@@ -14,6 +14,17 @@ export interface Kernels {
    * (PyTorch Linear layout). y must not alias x or W.
    */
   gemv(y: Float32Array, W: Float32Array, x: Float32Array, b: Float32Array | null, rows: number, cols: number): void;
+  /**
+   * Rearranges a row-major [rows, cols] matrix in place into the layout gemvPacked reads, and
+   * returns the same array. Done once at setup (it may allocate): afterwards W is no longer in
+   * PyTorch layout and must only be passed to gemvPacked with the same rows and cols.
+   * The layout (same for every backend, see packRows4 in kernels-ts.ts): rows in blocks of four,
+   * each block column-interleaved ([cols][4]), so the product reads one sequential stream; the
+   * rows % 4 rows left over stay row-major at the end.
+   */
+  packMatrix(W: Float32Array, rows: number, cols: number): Float32Array;
+  /** y[0..rows) = W · x (+ b) for a W rearranged by packMatrix(W, rows, cols). Same contract as gemv otherwise. */
+  gemvPacked(y: Float32Array, W: Float32Array, x: Float32Array, b: Float32Array | null, rows: number, cols: number): void;
 }
 
 export interface KernelArena {
