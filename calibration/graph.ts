@@ -69,9 +69,10 @@ function klStdNormal(mu: tf.Tensor, logvar: tf.Tensor): tf.Tensor {
   return tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.exp(logvar), tf.square(mu)), tf.add(1, logvar)), -1));
 }
 
-// Not tf.fused.matMul: on the wasm backend (tfjs 4.22) transposeB together with a bias gives wrong results.
+// Not tf.fused.matMul: on the wasm backend (tfjs 4.22) transposeB together with a bias gives wrong
+// results; and matMul's own transpose flags are several times slower there than an explicit transpose.
 const linear = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D =>
-  tf.add(tf.matMul(x, w as tf.Tensor2D, false, true), b) as tf.Tensor2D;
+  tf.add(tf.matMul(x, tf.transpose(w as tf.Tensor2D)), b) as tf.Tensor2D;
 
 function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
@@ -98,7 +99,7 @@ export function potentialMatrix(kernel: tf.Tensor, C: number, L: number): tf.Ten
   const mu = new Float32Array(L * D);
   for (let l = 0; l < L; l++) for (let c = 0; c < C; c++) mu[l * D + c * L + l] = 1;
   const Mu = tf.tensor2d(mu, [L, D]);
-  const A = tf.matMul(Ms, Mu, true, false);
+  const A = tf.matMul(tf.transpose(Ms), Mu);
   return tf.add(A, tf.transpose(A)) as tf.Tensor2D;
 }
 
@@ -120,12 +121,12 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
   const [xiRu, xiN] = tf.split(xi, [2 * H, H], 2);
   const xiRuT = tf.unstack(xiRu, 1) as tf.Tensor2D[];
   const xiNT = tf.unstack(xiN, 1) as tf.Tensor2D[];
-  const whh = p['encoder.weight_hh'];
+  const whhT = tf.transpose(p['encoder.weight_hh']);
   const bhh = p['encoder.bias_hh'];
   let h: tf.Tensor2D = tf.zeros([B, H]);
   const hs: tf.Tensor2D[] = [];
   for (let t = 0; t < T; t++) {
-    const gh = linear(h, whh, bhh);
+    const gh = tf.add(tf.matMul(h, whhT), bhh);
     const [ghRu, ghN] = tf.split(gh, [2 * H, H], 1);
     const ru = tf.sigmoid(tf.add(xiRuT[t], ghRu));
     const [r, u] = tf.split(ru, 2, 1);
@@ -186,7 +187,7 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
   const qkv = tf.reshape(linear(e, p['decoder.self_attn.in_proj_weight'], p['decoder.self_attn.in_proj_bias']), [B, T, 3, heads, headDim]);
   const qkvT = tf.transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, heads, T, hd]
   const [q, k, v] = tf.unstack(qkvT, 0) as tf.Tensor4D[];
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(headDim)), bandMask(T, W));
+  const scores = tf.add(tf.mul(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(headDim)), bandMask(T, W));
   const att = tf.matMul(tf.softmax(scores, -1), v); // [B, heads, T, hd]
   const attFlat = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
   const a = linear(attFlat, p['decoder.self_attn.out_proj.weight'], p['decoder.self_attn.out_proj.bias']);
