@@ -1,0 +1,273 @@
+/**
+ * `langevind demo [--seconds 20] [--speed 1]`: the README's first command. With no files and no
+ * hardware it simulates a session, starts `langevind run` as a child process on ZeroMQ tcp
+ * loopback (free ports), replays the session into it in real time with a live status line
+ * (bins, end-to-end latency p50/p99, decoded-velocity R² so far against the simulated velocity),
+ * then stops the daemon with SIGINT and prints both summaries.
+ *
+ * The session comes from models/default-session.json when it exists (the simulator options the
+ * default model was calibrated on), else a built-in reaching session; the model is
+ * models/default.safetensors, else a randomly initialised one (said loudly: its R² is meaningless).
+ *
+ * Also exports the child-process harness (startDaemon, freePort) used by the e2e benchmark and tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { preset } from '../../model/config.js';
+import { initWeights } from '../../model/init.js';
+import { loadModel, makeModel, saveModel } from '../../model/model-file.js';
+import { loadRecording } from '../../streams/replay.js';
+import { runReplay, writeReports, type ReplayProgress } from './replay.js';
+
+export class DemoError extends Error {
+  constructor(readonly code: 'EUSAGE' | 'EDAEMON' | 'ESIMULATOR', message: string) {
+    super(message);
+    this.name = 'DemoError';
+  }
+}
+
+/** The repository root (dist/daemon/commands/demo.js → ../../..). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DaemonHandle {
+  child: ChildProcess;
+  /** NDJSON log records seen so far on stderr (unparseable lines as { msg: line }). */
+  logs: Record<string, unknown>[];
+  /** Sends SIGINT, waits for exit; resolves with the exit code, stdout and the parsed summary JSON line. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; stdout: string; summary: Record<string, unknown> | undefined }>;
+}
+
+/**
+ * Starts `langevind run <args>` as a child process and resolves once it logs "ready"; rejects
+ * (with its last log lines) if it exits first or stays silent for `readyTimeoutMs`.
+ */
+export function startDaemon(args: string[], opts: { readyTimeoutMs?: number; nodeArgs?: string[]; onLog?: (rec: Record<string, unknown>) => void } = {}): Promise<DaemonHandle> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI_PATH, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  let stdout = '';
+  let errBuf = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))));
+  return new Promise<DaemonHandle>((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new DemoError('EDAEMON', `langevind run did not log "ready" within ${opts.readyTimeoutMs ?? 30000} ms; last lines: ${tail()}`));
+    }, opts.readyTimeoutMs ?? 30_000);
+    const tail = (): string => logs.slice(-3).map((l) => JSON.stringify(l)).join(' | ') || '(none)';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      errBuf += s;
+      let nl;
+      while ((nl = errBuf.indexOf('\n')) >= 0) {
+        const line = errBuf.slice(0, nl);
+        errBuf = errBuf.slice(nl + 1);
+        if (!line.trim()) continue;
+        let rec: Record<string, unknown>;
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          rec = { msg: line };
+        }
+        logs.push(rec);
+        opts.onLog?.(rec);
+        if (!ready && rec.msg === 'ready') {
+          ready = true;
+          clearTimeout(timer);
+          resolve(handle);
+        }
+      }
+    });
+    void exited.then((code) => {
+      if (ready) return;
+      clearTimeout(timer);
+      reject(new DemoError('EDAEMON', `langevind run exited with code ${code} before it was ready: ${tail()}`));
+    });
+    const handle: DaemonHandle = {
+      child,
+      logs,
+      async stop(timeoutMs = 15_000) {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+        const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        const code = await exited;
+        clearTimeout(t);
+        let summary: Record<string, unknown> | undefined;
+        for (const line of stdout.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          try {
+            const o = JSON.parse(line) as { summary?: Record<string, unknown> };
+            if (o.summary) summary = o.summary;
+          } catch {
+            /* a text line that happens to start with { */
+          }
+        }
+        return { code, stdout, summary };
+      },
+    };
+  });
+}
+
+/** Options of the simulator (calibration/simulator.ts), as in models/default-session.json. */
+export interface SessionOptions {
+  kind: 'reaching' | 'lorenz';
+  seed: number;
+  bins: number;
+  binMs: number;
+  channels: number;
+  [k: string]: unknown;
+}
+
+const BUILTIN_SESSION: SessionOptions = { kind: 'reaching', seed: 1, bins: 0, binMs: 20, channels: 96 };
+
+interface SimulatorModule {
+  simulateSession(o: SessionOptions): unknown;
+  sessionToXdf(s: unknown): Uint8Array;
+}
+
+/** Writes a simulated session (`seconds` long) as XDF; the simulator is loaded lazily (it is not on the daemon's path). */
+export async function writeSimulatedSession(path: string, base: SessionOptions, seconds: number): Promise<SessionOptions> {
+  let sim: SimulatorModule;
+  try {
+    sim = (await import('../../calibration/simulator.js' as string)) as SimulatorModule;
+  } catch (err) {
+    throw new DemoError('ESIMULATOR', `the simulator (calibration/simulator) is not available: ${(err as Error).message}`);
+  }
+  const o = { ...base, bins: Math.max(1, Math.round((seconds * 1000) / base.binMs)) };
+  writeFileSync(path, sim.sessionToXdf(sim.simulateSession(o)));
+  return o;
+}
+
+const USAGE = `usage: langevind demo [--seconds 20] [--speed 1] [--report FILE.html] [--keep]
+
+Simulates a session, starts \`langevind run\` on ZeroMQ tcp loopback, replays the session into it
+in real time with a live status line, then stops the daemon and prints both summaries.
+Uses models/default.safetensors (and models/default-session.json) when present.
+
+  --seconds S      length of the replayed session (default 20)
+  --speed X        replay speed (default 1 = real time; "max" = as fast as possible)
+  --report FILE    also write the replay's HTML report (and FILE.json)
+  --keep           keep the temporary directory (session.xdf, model) and print its path`;
+
+export async function main(argv: string[]): Promise<number> {
+  let a;
+  try {
+    a = parseArgs({
+      args: argv,
+      options: {
+        seconds: { type: 'string', default: '20' },
+        speed: { type: 'string', default: '1' },
+        report: { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new DemoError('EUSAGE', `demo: ${(err as Error).message}`);
+  }
+  if (a.values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const seconds = Number(a.values.seconds);
+  if (!(seconds > 0)) throw new DemoError('EUSAGE', `demo: --seconds must be a positive number, got "${a.values.seconds}"`);
+  const speed = a.values.speed === 'max' ? 'max' : Number(a.values.speed);
+  if (speed !== 'max' && !(speed > 0)) throw new DemoError('EUSAGE', `demo: --speed must be a positive number or max, got "${a.values.speed}"`);
+  const out = (s: string): void => void process.stdout.write(s + '\n');
+
+  const dir = mkdtempSync(join(tmpdir(), 'langevind-demo-'));
+  let daemon: DaemonHandle | undefined;
+  try {
+    // 1. Model and session.
+    const defModel = join(REPO_ROOT, 'models/default.safetensors');
+    const defSession = join(REPO_ROOT, 'models/default-session.json');
+    let session: SessionOptions = { ...BUILTIN_SESSION };
+    if (existsSync(defSession)) session = { ...session, ...(JSON.parse(readFileSync(defSession, 'utf8')) as SessionOptions) };
+    let modelPath = defModel;
+    let calibrated = existsSync(defModel);
+    if (calibrated) {
+      const cfg = loadModel(defModel).config;
+      if (!existsSync(defSession)) session = { ...session, channels: cfg.n_in, binMs: cfg.bin_ms };
+      out(`model: ${defModel}`);
+    } else {
+      modelPath = join(dir, 'uncalibrated.safetensors');
+      const cfg = preset('S', { n_in: session.channels, bin_ms: session.binMs, velocity_labels: ['vel_x', 'vel_y'] });
+      saveModel(modelPath, makeModel(cfg, initWeights(cfg, 1), { 'langevind.provenance': JSON.stringify({ note: 'langevind demo: random weights, uncalibrated' }) }));
+      out('model: NOTE models/default.safetensors is missing, so this demo uses an UNCALIBRATED model with random weights:');
+      out('       latency figures are real, the decoded velocity (and its R²) is meaningless.');
+    }
+    const sessionPath = join(dir, 'session.xdf');
+    const used = await writeSimulatedSession(sessionPath, session, seconds);
+    out(`session: simulated ${used.kind} (seed ${used.seed}), ${used.channels} channels, ${used.binMs} ms bins, ${used.bins} bins (${seconds} s)`);
+    const rec = await loadRecording(sessionPath);
+
+    // 2. The daemon as a child process, on loopback.
+    const [pIn, pOut] = [await freePort(), await freePort()];
+    const input = `zmq+tcp://127.0.0.1:${pIn}`;
+    const output = `zmq+tcp://127.0.0.1:${pOut}`;
+    out(`daemon: langevind run --model ${modelPath} --input ${input} --output ${output}`);
+    daemon = await startDaemon(['--model', modelPath, '--input', input, '--output', output, '--status-interval', '0'], {
+      onLog: (r) => {
+        if (r.level === 'warn' || r.level === 'error') process.stderr.write(`daemon ${String(r.level)}: ${String(r.msg)} ${JSON.stringify(r)}\n`);
+      },
+    });
+
+    // 3. Replay with a live status line.
+    const tty = process.stdout.isTTY === true;
+    const status = (p: ReplayProgress): void => {
+      const line = `  ${p.elapsedS.toFixed(0).padStart(3)} s  bins ${String(p.received).padStart(6)}/${String(rec.bins).padEnd(6)}  latency p50 ${p.p50Ms.toFixed(3)} ms  p99 ${p.p99Ms.toFixed(3)} ms  R² ${Number.isNaN(p.r2) ? '—' : p.r2.toFixed(3)}`;
+      if (tty) process.stdout.write(`\r${line}\x1b[K`);
+      else out(line);
+    };
+    const ac = new AbortController();
+    const onSig = (): void => ac.abort();
+    process.once('SIGINT', onSig);
+    let m;
+    try {
+      m = await runReplay({ recording: rec, to: input, from: output, speed, onProgress: status, signal: ac.signal });
+    } finally {
+      process.off('SIGINT', onSig);
+      if (tty) process.stdout.write('\n');
+    }
+    const report = writeReports(m, a.values.report);
+
+    // 4. Stop the daemon and print both summaries.
+    const stopped = await daemon.stop();
+    daemon = undefined;
+    out('\n== daemon summary ==');
+    out(stopped.stdout.split('\n').filter((l) => l && !l.startsWith('{')).join('\n') || '(no summary printed)');
+    out('\n== end-to-end (replay → daemon → replay) ==');
+    const L = report.latencyMs;
+    out(`bins sent ${report.sent}, received ${report.received}, lost ${report.lost}, duplicates ${report.duplicates}, late (> ${report.deadlineMs} ms) ${report.late}`);
+    out(`latency (ms)   p50 ${L.p50}   p99 ${L.p99}   p99.9 ${L.p999}   max ${L.max}`);
+    if (report.velocity) {
+      const per = report.velocity.labels.map((l) => `${l} ${report.velocity!.r2[l]}`).join(', ');
+      out(`decoded velocity R²: ${per} (mean ${report.velocity.r2Mean})${calibrated ? '' : '  [uncalibrated model]'}`);
+    }
+    if (a.values.report) out(`report: ${a.values.report}`);
+    if (stopped.code !== 0) throw new DemoError('EDAEMON', `langevind run exited with code ${stopped.code}`);
+    if (report.received === 0) throw new DemoError('EDAEMON', 'no decoded bins came back from the daemon');
+    return 0;
+  } finally {
+    if (daemon) await daemon.stop(5000).catch(() => undefined);
+    if (a.values.keep) out(`kept: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
