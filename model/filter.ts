@@ -73,6 +73,8 @@ export class OnlineFilter {
   readonly backend: string;
 
   private readonly k: Kernels;
+  /** LayerNorm eps, boxed once (see layerNormInPlace). */
+  private readonly lnEps: Float64Array;
   private readonly out: StepOutput;
   private bins = 0;
 
@@ -166,6 +168,7 @@ export class OnlineFilter {
     const stateLen = d + 2 * W * d + features;
     const scratch = [nIn, 3 * H, 3 * H, D, D, 3 * d, heads * W, d, d, d, F, d, d, nOut, K];
     const arena = (opts.kernels ?? defaultKernels())([...wNames.map((n) => w[n].length), stateLen, ...scratch]);
+    this.lnEps = new Float64Array([cfg.layer_norm_eps]);
     this.k = arena.kernels;
     this.backend = arena.kernels.backend;
     const b = arena.buffers;
@@ -352,7 +355,7 @@ export class OnlineFilter {
     const y = this.y;
     k.gemv(a, this.outW, this.attn, this.outB, d, d);
     for (let i = 0; i < d; i++) y[i] = e[i] + a[i];
-    layerNormInPlace(y, this.n1W, this.n1B, d, this.config.layer_norm_eps);
+    layerNormInPlace(y, this.n1W, this.n1B, d, this.lnEps);
     const f1 = this.f1;
     k.gemv(f1, this.l1W, y, this.l1B, F, d);
     for (let i = 0; i < F; i++) if (f1[i] < 0) f1[i] = 0;
@@ -360,7 +363,7 @@ export class OnlineFilter {
     k.gemv(f2, this.l2W, f1, this.l2B, d, F);
     const o = this.o;
     for (let i = 0; i < d; i++) o[i] = y[i] + f2[i];
-    layerNormInPlace(o, this.n2W, this.n2B, d, this.config.layer_norm_eps);
+    layerNormInPlace(o, this.n2W, this.n2B, d, this.lnEps);
   }
 
   /** log-rates, then the velocity readout over the (lagged) features. */
@@ -399,8 +402,12 @@ export class OnlineFilter {
   }
 }
 
-/** x ← LayerNorm(x)·g + b (biased variance, as PyTorch). */
-function layerNormInPlace(x: Float32Array, g: Float32Array, b: Float32Array, n: number, eps: number): void {
+/**
+ * x ← LayerNorm(x)·g + b (biased variance, as PyTorch). eps comes in a one-element array: a
+ * double passed as an argument to a call V8 does not inline is boxed, 16 bytes a call.
+ */
+function layerNormInPlace(x: Float32Array, g: Float32Array, b: Float32Array, n: number, epsBox: Float64Array): void {
+  const eps = epsBox[0];
   let mean = 0;
   for (let i = 0; i < n; i++) mean += x[i];
   mean /= n;
