@@ -44,14 +44,16 @@ interface Stats {
   p999_us: number;
   max_us: number;
   mean_us: number;
+  /** Process CPU time per bin (user + system): less disturbed than wall time when other jobs share the cores. */
+  cpu_us: number;
 }
 
-function stats(ns: Float64Array): Stats {
+function stats(ns: Float64Array, cpuUs: number): Stats {
   const s = Float64Array.from(ns).sort();
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] / 1e3;
   const mean = s.reduce((a, v) => a + v, 0) / s.length / 1e3;
   const r = (v: number) => Math.round(v * 10) / 10;
-  return { bins: s.length, p50_us: r(q(0.5)), p99_us: r(q(0.99)), p999_us: r(q(0.999)), max_us: r(s[s.length - 1] / 1e3), mean_us: r(mean) };
+  return { bins: s.length, p50_us: r(q(0.5)), p99_us: r(q(0.99)), p999_us: r(q(0.999)), max_us: r(s[s.length - 1] / 1e3), mean_us: r(mean), cpu_us: r(cpuUs) };
 }
 
 function rng(seed: number): () => number {
@@ -74,7 +76,9 @@ function runBins(factory: KernelFactory, packed: boolean, shapes: Shape[], bins:
   if (packed) shapes.forEach((s, k) => kernels.packMatrix(buffers[4 * k], s.rows, s.cols));
   const times = new Float64Array(bins);
   let sink = 0;
+  let cpu0 = process.cpuUsage();
   for (let t = -warmup; t < bins; t++) {
+    if (t === 0) cpu0 = process.cpuUsage();
     if (evict) for (let i = 0; i < evict.length; i += 8) evict[i] += 1;
     const t0 = process.hrtime.bigint();
     for (let k = 0; k < shapes.length; k++) {
@@ -86,8 +90,10 @@ function runBins(factory: KernelFactory, packed: boolean, shapes: Shape[], bins:
     if (t >= 0) times[t] = Number(t1 - t0);
     sink += buffers[3][0];
   }
+  const cpu = process.cpuUsage(cpu0);
   if (!Number.isFinite(sink)) throw new Error('non-finite result');
-  return stats(times);
+  // With --evict the CPU time includes the eviction pass; compare cpu_us only without it.
+  return stats(times, (cpu.user + cpu.system) / bins);
 }
 
 function main(argv: string[]): void {
@@ -113,7 +119,7 @@ function main(argv: string[]): void {
       const st = runBins(factory, packed, shapes, bins, Math.ceil(bins / 10), evict);
       results.push({ preset: p, backend: factory === tsKernels ? 'ts' : 'wasm', packed, macs, weight_bytes: macs * 4, evict: evict !== null, ...st });
       console.log(
-        `${p} ${name.padEnd(11)} ${(macs / 1e6).toFixed(2)} M MACs  p50 ${st.p50_us} µs  p99 ${st.p99_us} µs  p99.9 ${st.p999_us} µs  max ${st.max_us} µs` +
+        `${p} ${name.padEnd(11)} ${(macs / 1e6).toFixed(2)} M MACs  p50 ${st.p50_us} µs  p99 ${st.p99_us} µs  p99.9 ${st.p999_us} µs  max ${st.max_us} µs  cpu ${st.cpu_us} µs/bin` +
           `  (${((macs * 4) / (st.p50_us * 1e3)).toFixed(1)} GB/s at p50)`,
       );
     }
