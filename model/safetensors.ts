@@ -90,8 +90,11 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     const n = (e.end - e.begin) / 4;
     let data: Float32Array;
     if (littleEndian) {
-      // Copy so that the result is 4-byte aligned and independent of the input buffer.
-      data = new Float32Array(bytes.slice(dataStart + e.begin, dataStart + e.end).buffer);
+      // Copy so that the result is 4-byte aligned and independent of the input buffer. (Not
+      // bytes.slice(): on a Node Buffer that is a view of the whole, shared backing store.)
+      const copy = new Uint8Array(e.end - e.begin);
+      copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
+      data = new Float32Array(copy.buffer);
     } else {
       data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + e.begin + 4 * i, true);

@@ -63,7 +63,11 @@ test('round trip: bytes and file keep config, weights, metadata and id', () => {
   try {
     const p = join(dir, 'm.safetensors');
     saveModel(p, back);
-    assert.equal(loadModel(p).id, model.id);
+    const fromFile = loadModel(p); // a Node Buffer, not a plain Uint8Array
+    assert.equal(fromFile.id, model.id);
+    for (const [k, v] of Object.entries(model.weights)) assert.deepEqual(fromFile.weights[k], v, k);
+    const buf = Buffer.concat([Buffer.alloc(3), Buffer.from(bytes)]).subarray(3); // unaligned view
+    for (const [k, v] of Object.entries(model.weights)) assert.deepEqual(loadModel(buf).weights[k], v, k);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
