@@ -50,6 +50,8 @@ export interface ReplayReport {
   unexpected: number;
   /** Received later than one bin width after sending. */
   late: number;
+  /** Bins whose time inside the daemon (received → sent) alone exceeded the bin width. */
+  daemonLate: number;
   deadlineMs: number;
   /** (late + lost) / sent: every bin that did not reach the client within its bin width. */
   deadlineMissFraction: number | null;
@@ -99,6 +101,8 @@ export function buildReplayReport(m: ReplayMeasurements): ReplayReport {
   const lost = m.sent - received;
   const durationS = received > 0 ? (lastRecv - firstSend) / 1e9 : NaN;
   const daemonMs = Float64Array.from(m.daemonNs, (x) => x / 1e6);
+  let daemonLate = 0;
+  for (let i = 0; i < daemonMs.length; i++) if (daemonMs[i] > m.binMs) daemonLate++;
   let velocity: ReplayReport['velocity'] = null;
   if (m.truth && m.truth.labels.length === m.velocityAxes && m.sent > 0) {
     const r2: Record<string, number | null> = {};
@@ -126,6 +130,7 @@ export function buildReplayReport(m: ReplayMeasurements): ReplayReport {
     duplicates: m.duplicates,
     unexpected: m.unexpected,
     late,
+    daemonLate,
     deadlineMs: m.binMs,
     deadlineMissFraction: m.sent > 0 ? jsonNum((late + lost) / m.sent, 6) : null,
     durationS: jsonNum(durationS, 6),
@@ -153,6 +158,7 @@ export function replayReportHtml(m: ReplayMeasurements, r: ReplayReport): string
         ['bins sent / received', `${r.sent} / ${r.received}`],
         ['lost / duplicates / unexpected', `${r.lost} / ${r.duplicates} / ${r.unexpected}`],
         [`late (> ${r.deadlineMs} ms)`, r.late],
+        [`late inside the daemon alone`, r.daemonLate],
         ['deadline-miss fraction (late + lost)', r.deadlineMissFraction],
         ['latency p50 / p99 / p99.9 / max (ms)', `${L.p50} / ${L.p99} / ${L.p999} / ${L.max}`],
         ['daemon received→sent p50 / p99 / max (ms)', `${r.daemonMs.p50} / ${r.daemonMs.p99} / ${r.daemonMs.max}`],

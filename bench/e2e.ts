@@ -1,0 +1,176 @@
+/**
+ * End-to-end benchmark: replay process → daemon process → replay process over ZeroMQ tcp on
+ * loopback (the issue's "Must reach"):
+ *   m1x   preset M (192 channels, 20 ms bins), `--minutes` of bins at 1×: p99, max, lost bins
+ *   mmax  the same model and recording at --speed max (windowed): sustained bins/s
+ *   c1024 1024 input channels at 1 ms bins with preset S's other dimensions, `--seconds` at 1×:
+ *         deadline-miss fraction, and the daemon's heap before the first bin and after the last
+ *         (gc() in the daemon via bench/heap-probe.ts on SIGUSR2, never while bins flow)
+ *
+ *   node dist/bench/e2e.js [--minutes 10] [--seconds 60] [--max-bins 30000] [--only m1x,mmax,c1024] [--quick]
+ *
+ * Each phase starts a fresh `langevind run` and a separate `langevind replay` process; the
+ * recording is a synthetic Poisson session (a few minutes, looped by --bins). Writes
+ * bench/results/e2e.json. On a shared, loaded machine the numbers are indicative.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { preset, type ModelConfig } from '../model/config.js';
+import { initWeights, mulberry32, poisson } from '../model/init.js';
+import { makeModel, saveModel } from '../model/model-file.js';
+import { describeChannels, makeStreamInfo } from '../streams/stream-info.js';
+import { writeXdf } from '../streams/xdf/writer.js';
+import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
+import type { ReplayReport } from '../daemon/report/replay-report.js';
+
+const PROBE = pathToFileURL(fileURLToPath(new URL('./heap-probe.js', import.meta.url))).href;
+
+/** Poisson counts with slowly varying rates (a few sinusoids per channel): realistic sparsity, no simulator needed. */
+function syntheticSession(path: string, channels: number, binMs: number, bins: number, seed: number): void {
+  const rand = mulberry32(seed);
+  const counts = new Int16Array(bins * channels);
+  const phase = Float64Array.from({ length: channels }, () => rand() * 2 * Math.PI);
+  const base = Float64Array.from({ length: channels }, () => 2 + 30 * rand()); // Hz
+  for (let i = 0; i < bins; i++) {
+    const t = (i * binMs) / 1000;
+    for (let c = 0; c < channels; c++) {
+      const hz = base[c] * (1 + 0.8 * Math.sin(2 * Math.PI * 0.5 * t + phase[c]));
+      counts[i * channels + c] = poisson(rand, (hz * binMs) / 1000);
+    }
+  }
+  const ts = Float64Array.from({ length: bins }, (_, i) => 100 + ((i + 1) * binMs) / 1000);
+  const labels = Array.from({ length: channels }, (_, c) => `ch${c}`);
+  const info = makeStreamInfo({ name: 'bench-binned', type: 'SpikeCounts', channelCount: channels, channelFormat: 'int16', nominalSrate: 1000 / binMs, desc: describeChannels(labels, { binMs }) });
+  writeFileSync(path, writeXdf([{ info, timeStamps: ts, data: counts }], { datetime: null }));
+}
+
+function replayProcess(args: string[], timeoutMs: number): Promise<ReplayReport> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI_PATH, 'replay', ...args, '--quiet'], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`replay failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as ReplayReport);
+    });
+  });
+}
+
+async function heapProbe(d: DaemonHandle): Promise<Record<string, number>> {
+  const before = d.logs.length;
+  d.child.kill('SIGUSR2');
+  for (let i = 0; i < 200; i++) {
+    const rec = d.logs.slice(before).find((r) => r.msg === 'heap-probe');
+    if (rec) return { heap_used: rec.heap_used as number, heap_total: rec.heap_total as number, rss: rec.rss as number, array_buffers: rec.array_buffers as number };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the daemon did not answer the heap probe');
+}
+
+interface PhaseResult {
+  params: Record<string, unknown>;
+  replay: ReplayReport;
+  daemon: Record<string, unknown> | undefined;
+  heap?: { before: Record<string, number>; after: Record<string, number>; growth_bytes: number };
+}
+
+async function phase(dir: string, o: { name: string; cfg: ModelConfig; recordingBins: number; bins: number; speed: string; window?: number; heap?: boolean }): Promise<PhaseResult> {
+  const model = join(dir, `${o.name}.safetensors`);
+  saveModel(model, makeModel(o.cfg, initWeights(o.cfg, 1)));
+  const rec = join(dir, `${o.name}.xdf`);
+  syntheticSession(rec, o.cfg.n_in, o.cfg.bin_ms, Math.min(o.recordingBins, o.bins), 7);
+  const [pIn, pOut] = [await freePort(), await freePort()];
+  const input = `zmq+tcp://127.0.0.1:${pIn}`;
+  const output = `zmq+tcp://127.0.0.1:${pOut}`;
+  process.stderr.write(`e2e ${o.name}: n_in ${o.cfg.n_in}, ${o.cfg.bin_ms} ms bins, ${o.bins} bins at speed ${o.speed}\n`);
+  const daemon = await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0'], {
+    nodeArgs: ['--expose-gc', '--import', PROBE],
+    readyTimeoutMs: 60_000,
+  });
+  let replay: ReplayReport;
+  let heap: PhaseResult['heap'];
+  let stopped!: Awaited<ReturnType<DaemonHandle['stop']>>;
+  try {
+    const before = o.heap ? await heapProbe(daemon) : undefined;
+    const expectedMs = o.speed === 'max' ? o.bins * 5 : (o.bins * o.cfg.bin_ms) / Number(o.speed);
+    const args = [rec, '--to', input, '--from', output, '--speed', o.speed, '--bins', String(o.bins)];
+    if (o.window) args.push('--window', String(o.window));
+    replay = await replayProcess(args, expectedMs + 120_000);
+    if (before) {
+      const after = await heapProbe(daemon);
+      heap = { before, after, growth_bytes: after.heap_used - before.heap_used };
+    }
+  } finally {
+    stopped = await daemon.stop();
+  }
+  const r = replay;
+  process.stderr.write(`  sent ${r.sent} received ${r.received} lost ${r.lost} late ${r.late}; latency ms p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} p99.9 ${r.latencyMs.p999} max ${r.latencyMs.max}; ${r.binsPerS} bins/s${heap ? `; heap ${(heap.before.heap_used / 2 ** 20).toFixed(1)} → ${(heap.after.heap_used / 2 ** 20).toFixed(1)} MiB` : ''}\n`);
+  return {
+    params: { n_in: o.cfg.n_in, hidden: o.cfg.hidden, latent: o.cfg.latent, window: o.cfg.window, ff: o.cfg.ff, bin_ms: o.cfg.bin_ms, bins: o.bins, recording_bins: Math.min(o.recordingBins, o.bins), speed: o.speed },
+    replay: r,
+    daemon: stopped.summary,
+    heap,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values: v } = parseArgs({
+    options: {
+      minutes: { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '60' },
+      'max-bins': { type: 'string', default: '30000' },
+      only: { type: 'string', default: 'm1x,mmax,c1024' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(REPO_ROOT, 'bench/results/e2e.json') },
+    },
+  });
+  const quick = v.quick;
+  const minutes = quick ? 0.25 : Number(v.minutes);
+  const seconds = quick ? 5 : Number(v.seconds);
+  const maxBins = quick ? 2000 : Number(v['max-bins']);
+  const only = new Set(v.only.split(','));
+  const dir = mkdtempSync(join(tmpdir(), 'langevind-e2e-'));
+  const load0 = loadavg();
+  const results: Record<string, unknown> = {};
+  try {
+    const m = preset('M', { n_in: 192, bin_ms: 20 });
+    if (only.has('m1x')) {
+      const bins = Math.round((minutes * 60_000) / 20);
+      const p = await phase(dir, { name: 'm1x', cfg: m, recordingBins: 6000, bins, speed: '1' });
+      results.m1x = { ...p, targets: { p99_le_1ms: (p.replay.latencyMs.p99 ?? Infinity) <= 1, max_le_5ms: (p.replay.latencyMs.max ?? Infinity) <= 5, zero_lost: p.replay.lost === 0 } };
+    }
+    if (only.has('mmax')) {
+      const p = await phase(dir, { name: 'mmax', cfg: m, recordingBins: 6000, bins: maxBins, speed: 'max', window: 64 });
+      results.mmax = { ...p, sustained_bins_per_s: p.replay.binsPerS };
+    }
+    if (only.has('c1024')) {
+      const s = preset('S', { n_in: 1024, n_out: 1024, bin_ms: 1 });
+      const bins = Math.round(seconds * 1000);
+      const p = await phase(dir, { name: 'c1024', cfg: s, recordingBins: 10_000, bins, speed: '1', heap: true });
+      const miss = p.replay.deadlineMissFraction ?? 1;
+      results.c1024 = { ...p, targets: { miss_le_0_1pct: miss <= 0.001, heap_growth_bytes: p.heap?.growth_bytes } };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const out = {
+    benchmark: 'e2e',
+    generated: new Date().toISOString(),
+    quick,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg_start: load0, loadavg_end: loadavg() },
+    note: 'replay process → daemon process → replay process over ZeroMQ tcp on 127.0.0.1; latency is send → receive of the matching Decoded, in the replay process. Numbers from a shared machine are indicative.',
+    ...results,
+  };
+  mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(v.out, JSON.stringify(out, null, 2) + '\n');
+  process.stderr.write(`e2e: wrote ${v.out}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`e2e: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
