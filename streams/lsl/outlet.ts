@@ -34,6 +34,8 @@ export interface OutletOptions {
 
 export interface OutletStats {
   pushed: number;
+  /** Pushes written to at least one consumer. */
+  sent: number;
   consumers: number;
   /** Samples not delivered to a consumer because its socket buffer was full. */
   dropped: number;
@@ -52,7 +54,7 @@ const RING_SLOTS = 256;
 
 export class LslOutlet {
   readonly info: StreamInfo;
-  readonly stats: OutletStats = { pushed: 0, consumers: 0, dropped: 0, badRequests: 0, badDatagrams: 0, shortinfoReplies: 0, timedataReplies: 0 };
+  readonly stats: OutletStats = { pushed: 0, sent: 0, consumers: 0, dropped: 0, badRequests: 0, badDatagrams: 0, shortinfoReplies: 0, timedataReplies: 0 };
   private readonly consumers = new Set<Consumer>();
   private readonly queries = new QueryCache(100);
   private readonly fullElement: XmlElement;
@@ -127,12 +129,15 @@ export class LslOutlet {
     this.stats.pushed++;
     if (this.consumers.size === 0) return;
     let frame: Buffer | undefined;
+    let wrote = false;
     for (const c of this.consumers) {
       if (c.sock.writableLength > c.maxBytes) { this.stats.dropped++; continue; }
+      wrote = true;
       if (c.proto === 100) { c.sock.write(encodeSample100(this.info.channelFormat, values, ts, false)); continue; }
       if (!frame) frame = this.encode(values, ts);
       c.sock.write(frame);
     }
+    if (wrote) this.stats.sent++;
   }
 
   /** True when at least one inlet is subscribed. */

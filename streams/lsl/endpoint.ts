@@ -1,0 +1,234 @@
+/**
+ * LSL as daemon endpoints, exposed as RxJS:
+ *   lslSource(opts): Observable<SpikeBin>   an inlet on a binned-spike-count stream
+ *   lslVelocitySink(opts): Promise<LslSink> an outlet of decoded velocity (float32, one sample per bin)
+ * and the `lsl://` scheme for `langevind run --input/--output`:
+ *   lsl://name=M1-binned   lsl://type=SpikeCounts   lsl://source_id=rig1   lsl://name=X&type=Y
+ *   lsl://?pred=count(desc/channels/channel)>90        (any XPath predicate, URL-encoded)
+ *   options: ?watchdog=SECONDS (input; default max(2 s, 50 bins)), ?buffer=SECONDS (input, outlet queue)
+ *
+ * Binned-count convention (README): int16, int32 or float32; one sample per bin; nominal rate
+ * 1000 / bin_ms; <desc><binning><bin_ms> when present must agree. A stream whose channel count,
+ * rate or format does not match the model is refused with a message that names both.
+ *
+ * SpikeBin.seq counts samples; when a timestamp jumps by more than 1.5 bin widths the jump (in
+ * bins) is added, so the daemon sees and counts the gap (outlet restarts, dropped samples).
+ */
+import { Observable } from 'rxjs';
+import { EndpointError, endpointParams, registerSink, registerSource, type DecodedSink, type EndpointContext } from '../../daemon/endpoints.js';
+import { describeChannels, binMs as infoBinMs, type StreamInfo } from '../stream-info.js';
+import type { Decoded, SpikeBin } from '../types.js';
+import { loadLslConfig, type LslConfig } from './config.js';
+import { LslError } from './errors.js';
+import { LslInlet, type InletEvent, type InletStats } from './inlet.js';
+import { LslOutlet } from './outlet.js';
+import { compileQuery, xpathLiteral } from './query.js';
+
+export interface Selector { name?: string; type?: string; sourceId?: string; pred?: string }
+
+export interface LslSourceOptions extends Selector {
+  /** Channels the model expects; a stream with another count is refused. */
+  nIn: number;
+  /** Bin width the model expects, ms; the stream's nominal rate must be 1000 / binMs. */
+  binMs: number;
+  config?: LslConfig;
+  /** Seconds without data before the inlet reconnects (default max(2, 50 bins)). */
+  watchdog?: number;
+  /** Seconds of samples the outlet may queue for us (default 10). */
+  buffer?: number;
+  onEvent?: (e: InletEvent) => void;
+  /** Receives the inlet's counters when it starts (for status lines and tests). */
+  onInlet?: (inlet: LslInlet) => void;
+}
+
+const INPUT_FORMATS = ['int16', 'int32', 'float32'];
+
+/** The XPath query for a selector (without the session clause). */
+export function selectorQuery(s: Selector): string {
+  const parts: string[] = [];
+  if (s.name) parts.push(`name=${xpathLiteral(s.name)}`);
+  if (s.type) parts.push(`type=${xpathLiteral(s.type)}`);
+  if (s.sourceId) parts.push(`source_id=${xpathLiteral(s.sourceId)}`);
+  if (s.pred) { compileQuery(s.pred); parts.push(`(${s.pred})`); }
+  if (parts.length === 0) throw new LslError('ELSLURI', 'an LSL stream needs name=, type=, source_id= or pred=');
+  return parts.join(' and ');
+}
+
+/** Why a stream cannot feed a model of nIn channels and binMs bins, or undefined when it can. */
+export function checkBinnedStream(info: StreamInfo, nIn: number, binMs: number): string | undefined {
+  const what = `LSL stream "${info.name}" (source_id "${info.sourceId}")`;
+  if (info.channelCount !== nIn) return `${what} has ${info.channelCount} channels, the model expects ${nIn}`;
+  if (!INPUT_FORMATS.includes(info.channelFormat)) return `${what} has channel format ${info.channelFormat}; binned counts must be ${INPUT_FORMATS.join(', ')}`;
+  const rate = 1000 / binMs;
+  if (!(Math.abs(info.nominalSrate - rate) <= 1e-6 * rate)) return `${what} has nominal rate ${info.nominalSrate} Hz, the model's ${binMs} ms bins need ${rate} Hz`;
+  const declared = infoBinMs(info);
+  if (declared !== undefined && Math.abs(declared - binMs) > 1e-6 * binMs) return `${what} declares <binning><bin_ms>${declared}, the model's bins are ${binMs} ms`;
+  return undefined;
+}
+
+/** Current time correction (local − remote, s) of each LSL input in this process, by stream id. */
+const inputClocks = new Map<string, () => number>();
+
+/** Maps a timestamp of LSL input `streamId` to this machine's clock (unchanged for other inputs). */
+export function toLocalClock(streamId: string | undefined, ts: number): number {
+  const f = streamId === undefined ? undefined : inputClocks.get(streamId);
+  return f ? ts + f() : ts;
+}
+
+export function lslSource(opts: LslSourceOptions): Observable<SpikeBin> {
+  const query = `session_id='${(opts.config ?? loadLslConfig()).sessionId}' and ${selectorQuery(opts)}`;
+  const period = opts.binMs / 1000;
+  return new Observable<SpikeBin>((subscriber) => {
+    const cfg = opts.config ?? loadLslConfig();
+    const counts = new Float64Array(opts.nIn);
+    const bin: SpikeBin = { seq: -1, timestamp: 0, counts, binMs: opts.binMs, streamId: '', receivedNs: 0 };
+    let lastLocalTs = NaN;
+    let streamId = '';
+    const watchdog = opts.watchdog ?? Math.max(2, 50 * period);
+    const inlet = new LslInlet({
+      query,
+      config: cfg,
+      maxBufferLength: Math.max(1, Math.round((opts.buffer ?? 10) / period)),
+      recover: true,
+      recoverWithoutSourceId: true,
+      watchdogCheckInterval: watchdog / 4,
+      watchdogTimeThreshold: watchdog,
+      check: (info) => checkBinnedStream(info, opts.nIn, opts.binMs),
+      onSample: (ts, numbers, _strings, receivedNs) => {
+        counts.set(numbers);
+        // Gaps are judged on this machine's clock so an outlet restarted elsewhere still lines up.
+        const local = ts + inlet.timeCorrection();
+        let step = 1;
+        if (lastLocalTs === lastLocalTs) {
+          const bins = Math.round((local - lastLocalTs) / period);
+          if (bins > 1 && local - lastLocalTs > 1.5 * period) step = bins;
+        }
+        lastLocalTs = local;
+        bin.seq += step;
+        bin.timestamp = ts;
+        bin.streamId = streamId;
+        bin.receivedNs = receivedNs;
+        subscriber.next(bin);
+      },
+      onEvent: (e) => {
+        if (e.kind === 'connected') {
+          streamId = e.info.sourceId || e.info.name;
+          inputClocks.set(streamId, () => inlet.timeCorrection());
+        }
+        if (e.kind === 'fatal') subscriber.error(e.error);
+        opts.onEvent?.(e);
+      },
+    }).start();
+    opts.onInlet?.(inlet);
+    return () => {
+      if (streamId) inputClocks.delete(streamId);
+      void inlet.close();
+    };
+  });
+}
+
+export interface LslVelocitySinkOptions extends Selector {
+  labels: readonly string[];
+  binMs: number;
+  config?: LslConfig;
+}
+
+export interface LslSink extends DecodedSink { outlet: LslOutlet }
+
+/** A float32 outlet; each Decoded becomes one sample stamped with its bin's timestamp on our clock. */
+export async function lslVelocitySink(opts: LslVelocitySinkOptions): Promise<LslSink> {
+  if (!opts.name) throw new LslError('ELSLURI', 'an LSL output needs name=');
+  const outlet = await LslOutlet.create({
+    name: opts.name,
+    type: opts.type ?? 'Velocity',
+    sourceId: opts.sourceId ?? `langevind:${opts.name}`,
+    channelCount: opts.labels.length,
+    channelFormat: 'float32',
+    nominalSrate: 1000 / opts.binMs,
+    desc: describeChannels(opts.labels, { binMs: opts.binMs }),
+    config: opts.config,
+  });
+  return {
+    outlet,
+    next(d: Decoded): void {
+      outlet.push(d.velocity, toLocalClock(d.streamId, d.timestamp));
+    },
+    close: () => outlet.close(),
+    stats: () => ({ sent: outlet.stats.sent, dropped: outlet.stats.dropped }),
+  };
+}
+
+/** `lsl://name=X&type=Y?watchdog=2` → selector and options (the host part is case-sensitive here). */
+export function parseLslUri(u: URL): { selector: Selector; params: Map<string, string> } {
+  const href = u.href;
+  const m = /^lsl:(?:\/\/)?([^?#]*)/i.exec(href);
+  if (!m) throw new EndpointError(href, 'not an lsl:// URI');
+  const selector: Selector = {};
+  const set = (k: string, v: string): void => {
+    const key = k === 'source_id' || k === 'sourceId' ? 'sourceId' : k;
+    if (key !== 'name' && key !== 'type' && key !== 'sourceId' && key !== 'pred') throw new EndpointError(href, `unknown stream selector "${k}" (name, type, source_id, pred)`);
+    if (v === '') throw new EndpointError(href, `empty ${k}=`);
+    selector[key] = v;
+  };
+  for (const part of m[1].split('&').filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new EndpointError(href, `expected key=value, got "${part}"`);
+    set(decodeURIComponent(part.slice(0, eq)), decodeURIComponent(part.slice(eq + 1)));
+  }
+  const params = new Map<string, string>();
+  for (const [k, v] of endpointParams(u, ['name', 'type', 'source_id', 'pred', 'watchdog', 'buffer'])) {
+    if (k === 'watchdog' || k === 'buffer') params.set(k, v);
+    else set(k, v);
+  }
+  try {
+    if (selector.pred) compileQuery(selector.pred);
+  } catch (e) {
+    throw new EndpointError(href, (e as Error).message);
+  }
+  return { selector, params };
+}
+
+function secondsParam(u: URL, params: Map<string, string>, name: string): number | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!(x > 0)) throw new EndpointError(u.href, `option ${name} must be a positive number of seconds, got "${v}"`);
+  return x;
+}
+
+export function lslEndpointSource(u: URL, ctx: EndpointContext): Observable<SpikeBin> {
+  const { selector, params } = parseLslUri(u);
+  if (!selector.name && !selector.type && !selector.sourceId && !selector.pred) throw new EndpointError(u.href, 'give name=, type=, source_id= or pred=');
+  const log = ctx.log.child({ input: u.href });
+  const config = loadLslConfig();
+  log.info('input open', { uri: u.href, lslConfig: config.source, scope: config.resolveScope });
+  return lslSource({
+    ...selector,
+    nIn: ctx.config.n_in,
+    binMs: ctx.config.bin_ms,
+    config,
+    watchdog: secondsParam(u, params, 'watchdog'),
+    buffer: secondsParam(u, params, 'buffer'),
+    onEvent: (e) => {
+      if (e.kind === 'connected') log.info('lsl input connected', { name: e.info.name, uid: e.info.uid, sourceId: e.info.sourceId, protocol: e.protocol, host: e.info.hostname });
+      else if (e.kind === 'recovered') log.warn('lsl input recovered onto a restarted outlet', { uid: e.info.uid, previousUid: e.previousUid });
+      else if (e.kind === 'disconnected') log.warn('lsl input disconnected', { reason: e.reason });
+      else if (e.kind === 'problem') log.warn('lsl input problem', { code: e.code, detail: e.message });
+      else if (e.kind === 'fatal') log.error('lsl input refused', { error: e.error });
+    },
+  });
+}
+
+export async function lslEndpointSink(u: URL, ctx: EndpointContext): Promise<DecodedSink> {
+  const { selector, params } = parseLslUri(u);
+  if (params.has('watchdog')) throw new EndpointError(u.href, 'watchdog= applies to inputs only');
+  if (!selector.name) throw new EndpointError(u.href, 'an LSL output needs name=, e.g. lsl://name=langevind-velocity');
+  const sink = await lslVelocitySink({ ...selector, labels: ctx.config.velocity_labels, binMs: ctx.config.bin_ms, config: loadLslConfig() });
+  ctx.log.info('output open', { uri: u.href, uid: sink.outlet.info.uid, dataPort: sink.outlet.info.v4dataPort, servicePort: sink.outlet.info.v4servicePort });
+  return sink;
+}
+
+export type { InletStats };
+
+registerSource('lsl', lslEndpointSource);
+registerSink('lsl', lslEndpointSink);
