@@ -1,0 +1,206 @@
+/**
+ * `langevind run` end to end: the built CLI as a separate process, real ZeroMQ sockets over tcp
+ * (127.0.0.1, unique ports) and ipc (temp dir), a real model file.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Subscriber } from 'zeromq';
+import { OnlineFilter } from '../../model/filter.js';
+import type { RunSummary } from '../../daemon/metrics.js';
+import { findStream, readXdf, sampleRow } from '../../streams/xdf/reader.js';
+import { CliProcess } from '../support/cli.js';
+import { syntheticCounts, writeTestModel } from '../support/model.js';
+import { endpoint, tempDir, type Transport } from '../support/net.js';
+import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { join } from 'node:path';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+const { path: modelPath, model } = writeTestModel(tmp.dir, { nIn: 16 });
+const N = model.config.n_in;
+
+function expectedVelocities(counts: ArrayLike<number>[]): number[][] {
+  const f = new OnlineFilter(model);
+  return counts.map((c) => Array.from(f.step(c).velocity));
+}
+
+interface Setup {
+  daemon: CliProcess;
+  rig: RigPublisher;
+  out: { uri: string; address: string };
+  cleanup(): void;
+}
+
+async function start(transport: Transport, extra: string[] = [], name = 'd'): Promise<Setup> {
+  const inp = await endpoint(transport, tmp.dir, `${name}-in`);
+  const out = await endpoint(transport, tmp.dir, `${name}-out`);
+  const rig = await RigPublisher.bind(inp.address);
+  const daemon = new CliProcess(['run', '--model', modelPath, '--input', inp.uri, '--output', out.uri, '--status-interval', '0', ...extra]);
+  try {
+    await daemon.waitMsg('ready');
+    await rig.waitForSubscriber();
+  } catch (err) {
+    daemon.kill();
+    rig.close();
+    throw err;
+  }
+  return { daemon, rig, out, cleanup: () => { daemon.kill(); rig.close(); } };
+}
+
+/** Connects a collector and waits until the daemon has seen its subscription (no slow-joiner loss). */
+async function collector(s: Setup, nth = 1): Promise<DecodedCollector> {
+  const c = new DecodedCollector(s.out.address);
+  await s.daemon.waitLog(() => s.daemon.logs.filter((l) => l.msg === 'subscriber joined').length >= nth);
+  return c;
+}
+
+for (const transport of ['tcp', 'ipc'] as const) {
+  describe(`langevind run over zmq+${transport}`, () => {
+    it('decodes every bin as the OnlineFilter does, prints the summary on SIGINT and exits 0', async () => {
+      const s = await start(transport, [], `ok-${transport}`);
+      const c = await collector(s);
+      try {
+        const counts = syntheticCounts(N, 60, 21);
+        for (let i = 0; i < counts.length; i++) await s.rig.send({ seq: i + 1, timestamp: 100 + i * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-A' });
+        await c.waitFor(counts.length);
+        assert.deepEqual(c.received.map((d) => d.seq), counts.map((_, i) => i + 1));
+        assert.deepEqual(c.received.map((d) => Array.from(d.velocity)), expectedVelocities(counts));
+        for (const [i, d] of c.received.entries()) {
+          assert.equal(d.timestamp, 100 + i * 0.02);
+          assert.equal(d.modelId, model.id);
+          assert.equal(d.streamId, 'rig-A');
+          assert.ok(d.receivedNs > 0 && d.receivedNs <= d.decodedNs && d.decodedNs <= d.sentNs, `stamps of ${d.seq}`);
+        }
+        const exit = await s.daemon.stop('SIGINT');
+        assert.deepEqual(exit, { code: 0, signal: null });
+        const { summary } = s.daemon.lastJson<{ summary: RunSummary }>();
+        assert.equal(summary.bins_in, 60);
+        assert.equal(summary.bins_out, 60);
+        assert.equal(summary.rejects_total, 0);
+        assert.equal(summary.internal_errors, 0);
+        assert.equal(summary.outputs[0].sent, 60);
+        assert.equal(summary.latency_us.receive_to_sent.count, 60);
+        assert.ok(summary.latency_us.receive_to_sent.max >= summary.latency_us.receive_to_sent.p50);
+        assert.match(s.daemon.stdout, /bins in 60, out 60/);
+        assert.match(s.daemon.stdout, /receive_to_sent/);
+      } finally {
+        c.close();
+        s.cleanup();
+      }
+    });
+  });
+}
+
+describe('langevind run: bad input at the edge', () => {
+  it('counts each kind of bad message, logs it, and keeps decoding', async () => {
+    const s = await start('tcp', ['--gap-policy', 'zeros'], 'bad');
+    const c = await collector(s);
+    try {
+      const counts = syntheticCounts(N, 10, 5);
+      const send = (seq: number, i: number, extra: object = {}) => s.rig.send({ seq, timestamp: seq * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-B', ...extra });
+      await send(1, 0);
+      await send(2, 1);
+      await s.rig.sendRaw(['spikes', Buffer.from('definitely not protobuf \xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff')]);
+      await s.rig.sendRaw(['spikes', Buffer.alloc(0), Buffer.from('x')]); // three frames
+      await s.rig.sendRaw(['spikesX', Buffer.alloc(0)]); // prefix of the subscription, not the topic
+      await send(2, 1); // duplicate
+      await send(1, 0); // reordered
+      await send(3, 2, { counts: counts[2].subarray(2) }); // wrong channel count
+      await send(4, 3, { streamId: 'intruder' });
+      await send(4, 3, { binMs: 25 });
+      await send(6, 4); // seq 3 rejected (filled), 4 and 5 missing: a gap of 2
+      await send(7, 5);
+      await c.waitFor(4);
+      assert.deepEqual(c.received.map((d) => d.seq), [1, 2, 6, 7]);
+      const f = new OnlineFilter(model);
+      const z = new Float64Array(N);
+      const exp = [Array.from(f.step(counts[0]).velocity), Array.from(f.step(counts[1]).velocity)];
+      f.step(z); f.step(z); f.step(z);
+      exp.push(Array.from(f.step(counts[4]).velocity), Array.from(f.step(counts[5]).velocity));
+      assert.deepEqual(c.received.map((d) => Array.from(d.velocity)), exp);
+      await s.daemon.stop('SIGTERM');
+      assert.equal(s.daemon.child.exitCode, 0);
+      const { summary } = s.daemon.lastJson<{ summary: RunSummary }>();
+      assert.deepEqual(summary.rejects, { undecodable: 3, stream_id: 1, bin_ms: 1, channels: 1, counts: 0, duplicate: 1, reordered: 1 });
+      assert.equal(summary.gaps, 1);
+      assert.equal(summary.gap_bins, 2);
+      assert.equal(summary.filled_bins, 3);
+      assert.equal(summary.bins_out, 4);
+      const kinds = new Set(s.daemon.logs.filter((l) => l.msg === 'input rejected').map((l) => l.kind));
+      assert.deepEqual([...kinds].sort(), ['bin_ms', 'channels', 'duplicate', 'reordered', 'stream_id', 'undecodable']);
+      assert.ok(s.daemon.logs.some((l) => l.msg === 'gap in seq' && l.missing === 2));
+    } finally {
+      c.close();
+      s.cleanup();
+    }
+  });
+});
+
+describe('langevind run: slow and absent consumers', () => {
+  it('a vanished and a stalled subscriber do not block the others or the shutdown', async () => {
+    const st = await start('tcp', [], 'slow2');
+    const vanished = await collector(st, 1);
+    vanished.close();
+    await st.daemon.waitMsg('subscriber left');
+    // A consumer that subscribes and never reads, with the smallest queue ZeroMQ allows.
+    const stalled = new Subscriber({ receiveHighWaterMark: 1, linger: 0 });
+    stalled.subscribe('velocity');
+    stalled.connect(st.out.address);
+    await st.daemon.waitLog(() => st.daemon.logs.filter((l) => l.msg === 'subscriber joined').length >= 2);
+    const live = await collector(st, 3);
+    try {
+      const counts = syntheticCounts(N, 50, 9);
+      const total = 1500;
+      for (let i = 0; i < total; i++) {
+        await st.rig.send({ seq: i + 1, timestamp: i * 0.02, counts: counts[i % 50], binMs: 20, streamId: 'rig-C' });
+        if ((i + 1) % 100 === 0) await live.waitFor(i + 1);
+      }
+      await live.waitFor(total);
+      assert.deepEqual(live.received.map((d) => d.seq), Array.from({ length: total }, (_, i) => i + 1));
+      const t0 = performance.now();
+      const exit = await st.daemon.stop('SIGINT');
+      assert.equal(exit.code, 0);
+      assert.ok(performance.now() - t0 < 10000, 'shutdown did not hang on the stalled subscriber');
+      const { summary } = st.daemon.lastJson<{ summary: RunSummary }>();
+      assert.equal(summary.bins_out, total);
+      assert.equal(summary.outputs[0].sent + summary.outputs[0].dropped, total);
+    } finally {
+      live.close();
+      stalled.close();
+      st.cleanup();
+    }
+  });
+});
+
+describe('langevind run: recording and failures', () => {
+  it('--record writes every accepted bin and every decode to an XDF file', async () => {
+    const file = join(tmp.dir, 'session.xdf');
+    const s = await start('ipc', ['--record', file], 'rec');
+    const c = await collector(s);
+    try {
+      const counts = syntheticCounts(N, 20, 13);
+      for (let i = 0; i < counts.length; i++) await s.rig.send({ seq: i + 1, timestamp: 50 + i * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-D' });
+      await c.waitFor(20);
+      assert.equal((await s.daemon.stop('SIGINT')).code, 0);
+      const x = readXdf(file);
+      const spikes = findStream(x, { type: 'SpikeCounts' });
+      const dec = findStream(x, { type: 'Decoded' });
+      assert.ok(spikes && dec, `streams: ${x.streams.map((st) => st.info.type).join(', ')}`);
+      assert.equal(spikes.timeStamps.length, 20);
+      assert.deepEqual(Array.from(sampleRow(spikes, 7) as ArrayLike<number>), Array.from(counts[7]));
+      assert.equal(dec.timeStamps.length, 20);
+      const row = sampleRow(dec, 3) as ArrayLike<number>;
+      assert.deepEqual([row[0], row[1]], Array.from(c.received[3].velocity));
+    } finally {
+      c.close();
+      s.cleanup();
+    }
+  });
+
+  it('a model that cannot be loaded is a one-line error and exit 1', async () => {
+    const d = new CliProcess(['run', '--model', join(tmp.dir, 'missing.safetensors'), '--input', 'zmq+tcp://127.0.0.1:9', '--output', 'zmq+ipc://' + join(tmp.dir, 'x.sock')]);
+    const exit = await d.exited;
+    assert.equal(exit.code, 1);
+    assert.match(d.stderrText, /^langevind: .*missing\.safetensors/m);
+  });
+});
