@@ -20,11 +20,14 @@ export function trainableNames(cfg: ModelConfig): string[] {
   return Object.keys(tensorShapes(cfg)).filter((n) => !n.startsWith('velocity.'));
 }
 
-/** Variables holding `weights` (PyTorch layouts, as in the model file). */
+let runs = 0;
+
+/** Variables holding `weights` (PyTorch layouts, as in the model file), in tensorShapes order. */
 export function makeParams(cfg: ModelConfig, weights: Record<string, Float32Array>): Params {
+  const run = runs++;
   const shapes = tensorShapes(cfg);
   const p: Params = {};
-  for (const name of trainableNames(cfg)) p[name] = tf.variable(tf.tensor(weights[name], shapes[name], 'float32'), true, `lf/${name}/${Math.random()}`);
+  for (const name of trainableNames(cfg)) p[name] = tf.variable(tf.tensor(weights[name], shapes[name], 'float32'), true, `lf${run}/${name}`);
   return p;
 }
 
@@ -48,6 +51,8 @@ export interface ForwardOptions {
   sample: boolean;
   /** Dropout rate on h where it feeds the heads and the decoder (not the recurrence); 0 = off. */
   dropout: number;
+  /** Seeds for the random ops (reproducible runs); Math.random when absent. */
+  seed?: () => number;
 }
 
 export interface ForwardOutput {
@@ -69,10 +74,33 @@ function klStdNormal(mu: tf.Tensor, logvar: tf.Tensor): tf.Tensor {
   return tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.exp(logvar), tf.square(mu)), tf.add(1, logvar)), -1));
 }
 
-// Not tf.fused.matMul: on the wasm backend (tfjs 4.22) transposeB together with a bias gives wrong
-// results; and matMul's own transpose flags are several times slower there than an explicit transpose.
+/** T pieces of a [T, …] tensor without the leading axis (tf.unstack is very slow on wasm; split is not). */
+const timeSteps = (t: tf.Tensor): tf.Tensor2D[] => tf.split(t, t.shape[0], 0).map((x) => tf.reshape(x, [t.shape[1] as number, t.shape[2] as number]) as tf.Tensor2D);
+/** [B, T, X] from T tensors [B, X] (tf.stack's gradient is the slow unstack). */
+const stackTime = (xs: tf.Tensor2D[]): tf.Tensor3D => tf.reshape(tf.concat(xs, 1), [xs[0].shape[0], xs.length, xs[0].shape[1]]);
+
+/** Swaps the last two axes. */
+const swapLast = (t: tf.Tensor): tf.Tensor => {
+  const r = t.rank;
+  return tf.transpose(t, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2]);
+};
+
+/**
+ * a·b whose gradient uses explicit transposes. On the wasm backend (tfjs 4.22) matMul's own
+ * transposeA/transposeB paths, which the built-in gradient uses, are up to 10× slower than a
+ * transpose followed by a plain product.
+ */
+export const mm = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy, swapLast(saved[1])), tf.matMul(swapLast(saved[0]), dy)],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as <R extends tf.Rank>(a: tf.Tensor<R>, b: tf.Tensor<R>) => tf.Tensor<R>;
+
+// Not tf.fused.matMul: on the wasm backend (tfjs 4.22) transposeB together with a bias gives wrong results.
 const linear = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D =>
-  tf.add(tf.matMul(x, tf.transpose(w as tf.Tensor2D)), b) as tf.Tensor2D;
+  tf.add(mm(x, tf.transpose(w as tf.Tensor2D)), b) as tf.Tensor2D;
 
 function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
@@ -115,18 +143,19 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
   const { nIn, nOut, H, D, C, L, d, heads, headDim, W } = dims(cfg);
   const [B, T] = x.shape;
   const { sample, dropout } = opts;
+  const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 31));
 
   // 1. GRU encoder. Input projections for all bins at once; the loop keeps the recurrent part.
   const xi = tf.reshape(linear(tf.reshape(x, [B * T, nIn]) as tf.Tensor2D, p['encoder.weight_ih'], p['encoder.bias_ih']), [B, T, 3 * H]);
   const [xiRu, xiN] = tf.split(xi, [2 * H, H], 2);
-  const xiRuT = tf.unstack(xiRu, 1) as tf.Tensor2D[];
-  const xiNT = tf.unstack(xiN, 1) as tf.Tensor2D[];
+  const xiRuT = timeSteps(tf.transpose(xiRu, [1, 0, 2]));
+  const xiNT = timeSteps(tf.transpose(xiN, [1, 0, 2]));
   const whhT = tf.transpose(p['encoder.weight_hh']);
   const bhh = p['encoder.bias_hh'];
   let h: tf.Tensor2D = tf.zeros([B, H]);
   const hs: tf.Tensor2D[] = [];
   for (let t = 0; t < T; t++) {
-    const gh = tf.add(tf.matMul(h, whhT), bhh);
+    const gh = tf.add(mm(h, whhT), bhh);
     const [ghRu, ghN] = tf.split(gh, [2 * H, H], 1);
     const ru = tf.sigmoid(tf.add(xiRuT[t], ghRu));
     const [r, u] = tf.split(ru, 2, 1);
@@ -134,8 +163,8 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
     h = tf.add(n, tf.mul(u, tf.sub(h, n))) as tf.Tensor2D; // (1 − u) n + u h
     hs.push(h);
   }
-  const hAll = tf.stack(hs, 1) as tf.Tensor3D; // [B, T, H]
-  const hUse = dropout > 0 ? (tf.dropout(hAll, dropout) as tf.Tensor3D) : hAll;
+  const hAll = stackTime(hs); // [B, T, H]
+  const hUse = dropout > 0 ? (tf.dropout(hAll, dropout, undefined, seed()) as tf.Tensor3D) : hAll;
 
   // 2. Initial-state posterior from h_0.
   const h0 = tf.squeeze(tf.slice(hUse, [0, 0, 0], [B, 1, H]), [1]) as tf.Tensor2D;
@@ -144,7 +173,7 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
   const vMu = linear(h0, p['ic.v_mean.weight'], p['ic.v_mean.bias']);
   const vLv = linear(h0, p['ic.v_logvar.weight'], p['ic.v_logvar.bias']);
   const draw = (mu: tf.Tensor2D, lv: tf.Tensor2D): tf.Tensor2D =>
-    sample ? (tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, lv)), tf.randomNormal(mu.shape))) as tf.Tensor2D) : mu;
+    sample ? (tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, lv)), tf.randomNormal(mu.shape, 0, 1, 'float32', seed()))) as tf.Tensor2D) : mu;
   const z0 = draw(zMu, zLv);
   const v0 = draw(vMu, vLv);
   let kl = tf.add(klStdNormal(zMu, zLv), klStdNormal(vMu, vLv)) as tf.Tensor1D;
@@ -169,26 +198,26 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
       kl = tf.add(kl, tf.sum(tf.reshape(klStdNormal(eMu, eLv), [B, T - 1]), 1)) as tf.Tensor1D;
     } else {
       // The released model: ε_t is pure prior noise in training, zero online.
-      eps = sample ? tf.randomNormal([B * (T - 1), D]) : tf.zeros([B * (T - 1), D]);
+      eps = sample ? tf.randomNormal([B * (T - 1), D], 0, 1, 'float32', seed()) : tf.zeros([B * (T - 1), D]);
     }
     const padded = tf.concat([tf.zeros([B * (T - 1), D]), tf.mul(Math.sqrt(2 * g), eps)], 1);
-    force = tf.unstack(tf.reshape(padded, [B, T - 1, 2 * D]), 1) as tf.Tensor2D[];
+    force = timeSteps(tf.transpose(tf.reshape(padded, [B, T - 1, 2 * D]), [1, 0, 2]));
   }
   let s = tf.concat([z0, v0], 1) as tf.Tensor2D;
   const ss: tf.Tensor2D[] = [s];
   for (let t = 1; t < T; t++) {
-    s = tf.add(tf.matMul(s, M), force[t - 1]) as tf.Tensor2D;
+    s = tf.add(mm(s, M), force[t - 1]) as tf.Tensor2D;
     ss.push(s);
   }
-  const sAll = tf.stack(ss, 1) as tf.Tensor3D; // [B, T, 2D] = [z, v]
+  const sAll = stackTime(ss); // [B, T, 2D] = [z, v]
 
   // 5. Decoder: tokens [z, v, h], one post-norm Transformer layer with a banded causal mask.
   const e = tf.reshape(tf.concat([sAll, hUse], 2), [B * T, d]) as tf.Tensor2D;
   const qkv = tf.reshape(linear(e, p['decoder.self_attn.in_proj_weight'], p['decoder.self_attn.in_proj_bias']), [B, T, 3, heads, headDim]);
   const qkvT = tf.transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, heads, T, hd]
-  const [q, k, v] = tf.unstack(qkvT, 0) as tf.Tensor4D[];
-  const scores = tf.add(tf.mul(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(headDim)), bandMask(T, W));
-  const att = tf.matMul(tf.softmax(scores, -1), v); // [B, heads, T, hd]
+  const [q, k, v] = tf.split(qkvT, 3, 0).map((t) => tf.reshape(t, [B, heads, T, headDim])) as tf.Tensor4D[];
+  const scores = tf.add(tf.mul(mm(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(headDim)), bandMask(T, W));
+  const att = mm(tf.softmax(scores, -1) as tf.Tensor4D, v); // [B, heads, T, hd]
   const attFlat = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
   const a = linear(attFlat, p['decoder.self_attn.out_proj.weight'], p['decoder.self_attn.out_proj.bias']);
   const y = layerNorm(tf.add(e, a) as tf.Tensor2D, p['decoder.norm1.weight'], p['decoder.norm1.bias'], cfg.layer_norm_eps);
