@@ -45,6 +45,8 @@ export interface InletOptions {
   reconnectDelay?: number;
   /** Refuse a stream that does not have this shape (fatal, not retried). */
   check?: (info: StreamInfo) => string | undefined;
+  /** Milliseconds to wait for fullinfo and for the feed header and test patterns (default 5000). */
+  headerTimeoutMs?: number;
   /** Estimate the clock offset to the outlet (default true). */
   timeCorrection?: boolean;
   onSample: (timestamp: number, numbers: Float64Array, strings: readonly string[], receivedNs: number) => void;
@@ -212,7 +214,7 @@ export class LslInlet {
     this.state = 'connecting';
     let full: StreamInfo;
     try {
-      full = await fetchFullInfo(info, CONNECT_TIMEOUT_MS);
+      full = await fetchFullInfo(info, this.opts.headerTimeoutMs ?? CONNECT_TIMEOUT_MS);
     } catch (e) {
       return e as Error;
     }
@@ -262,8 +264,9 @@ export class LslInlet {
         this.problem('ELSLPROTO', msg);
         end(new LslError('ELSLPROTO', msg));
       };
-      sock.setTimeout(CONNECT_TIMEOUT_MS, () => {
-        if (phase !== 'data') { this.stats.stalls++; protoErr(`"${info.name}": no feed header within ${CONNECT_TIMEOUT_MS} ms`); }
+      const headerTimeout = this.opts.headerTimeoutMs ?? CONNECT_TIMEOUT_MS;
+      sock.setTimeout(headerTimeout, () => {
+        if (phase !== 'data') { this.stats.stalls++; protoErr(`"${info.name}": no feed header within ${headerTimeout} ms`); }
       });
       sock.on('connect', () => sock.write(req));
       sock.on('error', (e) => end(e));

@@ -65,6 +65,8 @@ export class LslOutlet {
   private ringPos = 0;
   private closed = false;
   private readonly waiters: (() => void)[] = [];
+  /** A client that has not finished its request line(s) by then is dropped and counted. */
+  requestTimeoutMs = REQUEST_TIMEOUT_MS;
 
   private constructor(
     info: StreamInfo,
@@ -214,7 +216,7 @@ export class LslOutlet {
       this.stats.badRequests++;
       sock.destroy();
     };
-    sock.setTimeout(REQUEST_TIMEOUT_MS, fail);
+    sock.setTimeout(this.requestTimeoutMs, fail);
     sock.on('error', () => sock.destroy());
     const onData = (d: Buffer): void => {
       if (done) return;
