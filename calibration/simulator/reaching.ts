@@ -28,7 +28,7 @@ export interface ReachingOptions {
   bins: number;
   /** Reach distance (cm), default 10. */
   distance?: number;
-  /** Std of the latents' Ornstein–Uhlenbeck noise, default 0.08. */
+  /** Std of the latents' Ornstein–Uhlenbeck noise, default 0.05 (1.5 cm/s of hand velocity). */
   latentNoise?: number;
 }
 
@@ -52,7 +52,7 @@ export function simulateReaching(rng: Prng, o: ReachingOptions): ReachingResult 
   const { bins, binMs } = o;
   const dt = binMs / 1000;
   const D = o.distance ?? 10;
-  const noise = o.latentNoise ?? 0.08;
+  const noise = o.latentNoise ?? 0.05;
   const L = REACH_LATENT_DIM;
   const latents = new Float32Array(bins * L);
   const velocity = new Float32Array(bins * 2);

@@ -24,7 +24,7 @@ export interface SimulateOptions {
   origin?: number;
   /** Lorenz time units per second of session (default 0.75). */
   lorenzSpeed?: number;
-  /** Reaching: std of the latent noise (default 0.08). */
+  /** Reaching: std of the latent noise (default 0.05). */
   latentNoise?: number;
 }
 
