@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Recorder } from '../../streams/recorder.js';
 import { loadRecording } from '../../streams/replay.js';
@@ -111,4 +111,45 @@ print(json.dumps({s['info']['name'][0]: [len(s['time_stamps']), int(s['info']['c
   assert.deepEqual(got['M1-binned'], [N, C, bins().bins[1].counts]);
   assert.equal(got['langevind-decoded'][0], N);
   assert.equal(got['M1-binned-receipt'][2][0], 1);
+});
+
+/** libxdf (xdf-modules/libxdf, Debian's libxdf-dev): the C++ reader other XDF tools build on. */
+const LIBXDF_PROGRAM = `#include <xdf.h>
+#include <cstdio>
+int main(int argc, char** argv) {
+  Xdf x;
+  if (x.load_xdf(argv[1]) != 0) return 2;
+  for (auto& s : x.streams) {
+    std::printf("S\\t%s\\t%s\\t%s\\t%d\\t%zu", s.info.name.c_str(), s.info.type.c_str(), s.info.channel_format.c_str(), s.info.channel_count, s.time_stamps.size());
+    std::printf("\\t%.6f", s.time_stamps.size() > 1 ? s.time_stamps[1] : -1.0);
+    for (auto& ch : s.time_series) std::printf("\\t%.9g", ch.size() > 1 ? (double)ch[1] : -1.0);
+    std::printf("\\n");
+  }
+  return 0;
+}
+`;
+
+function buildLibxdfReader(): string | undefined {
+  const exe = join(dir, 'libxdf-read');
+  writeFileSync(exe + '.cpp', LIBXDF_PROGRAM);
+  const r = spawnSync('g++', ['-O1', '-std=c++17', exe + '.cpp', '-o', exe, '-lxdf'], { stdio: 'ignore' });
+  return r.status === 0 ? exe : undefined;
+}
+const libxdfReader = buildLibxdfReader();
+
+test('libxdf reads the recording (independent C++ reader)', { skip: libxdfReader ? false : 'needs g++ and Debian\'s libxdf-dev' }, async () => {
+  const file = join(dir, 'libxdf.xdf');
+  await record(file);
+  const out = execFileSync(libxdfReader!, [file]).toString();
+  const rows = out.split('\n').filter((l) => l.startsWith('S\t')).map((l) => l.split('\t').slice(1));
+  const byName = Object.fromEntries(rows.map((r) => [r[0], r]));
+  const ref = bins();
+  assert.deepEqual(byName['M1-binned'].slice(0, 5), ['M1-binned', 'SpikeCounts', 'int32', String(C), String(N)]);
+  assert.equal(Number(byName['M1-binned'][5]), ref.bins[1].timestamp);
+  assert.deepEqual(byName['M1-binned'].slice(6).map(Number), ref.bins[1].counts);
+  assert.deepEqual(byName['M1-binned-receipt'].slice(1, 5), ['SpikeReceipt', 'double64', '2', String(N)]);
+  const dec = byName['langevind-decoded'];
+  assert.deepEqual(dec.slice(1, 5), ['Decoded', 'double64', '6', String(N)]);
+  // libxdf holds values as float: velocity and seq survive exactly, ns stamps only to float precision.
+  assert.deepEqual(dec.slice(6, 9).map((x) => Math.fround(Number(x))), [Math.fround(0.1), Math.fround(-0.05), 1]);
 });
