@@ -449,3 +449,73 @@ test('sampleRow range check', () => {
   assert.throws(() => sampleRow(f.streams[0], 9), RangeError);
   assert.throws(() => sampleRow(f.streams[0], -1), RangeError);
 });
+
+/** A chunk with an explicit length width (1, 4 or 8) so every form a writer may use is exercised. */
+function rawChunk(width: 1 | 4 | 8, tag: number, content: Uint8Array): Uint8Array {
+  const len = content.length + 2;
+  const out = new Uint8Array(1 + width + len);
+  const v = new DataView(out.buffer);
+  out[0] = width;
+  if (width === 1) out[1] = len;
+  else if (width === 4) v.setUint32(1, len, true);
+  else v.setBigUint64(1, BigInt(len), true);
+  v.setUint16(1 + width, tag, true);
+  out.set(content, 3 + width);
+  return out;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+test('hand-built file: 1/4/8-byte chunk lengths and sample counts, unknown tags skipped, samples before their header', () => {
+  const enc = new TextEncoder();
+  const withId = (id: number, body: Uint8Array): Uint8Array => { const b = new Uint8Array(4 + body.length); new DataView(b.buffer).setUint32(0, id, true); b.set(body, 4); return b; };
+  const header = enc.encode('<?xml version="1.0"?><info><name>H</name><type>T</type><channel_count>2</channel_count><nominal_srate>4</nominal_srate><channel_format>double64</channel_format></info>');
+  // Two samples: an explicit stamp, then a deduced one; NumSamples in the 8-byte varlen form.
+  const samples = new Uint8Array(4 + 9 + (1 + 8 + 16) + (1 + 16));
+  const v = new DataView(samples.buffer);
+  v.setUint32(0, 9, true);
+  samples[4] = 8; v.setBigUint64(5, 2n, true);
+  let p = 13;
+  samples[p] = 8; v.setFloat64(p + 1, 50.5, true); v.setFloat64(p + 9, 1.5, true); v.setFloat64(p + 17, -2.25, true); p += 25;
+  samples[p] = 0; v.setFloat64(p + 1, 3e300, true); v.setFloat64(p + 9, Number.MIN_VALUE, true);
+  const orphan = withId(77, Uint8Array.of(1, 1, 8, 0, 0, 0, 0, 0, 0, 0, 0, 1));
+  const bytes = concat(
+    enc.encode('XDF:'),
+    rawChunk(8, 1, enc.encode('<?xml version="1.0"?><info><version>1.0</version></info>')),
+    rawChunk(4, 3, orphan), // a stream never declared
+    rawChunk(8, 2, withId(9, header)),
+    rawChunk(1, 42, Uint8Array.of(1, 2, 3)), // unknown tag
+    rawChunk(8, 3, samples),
+    rawChunk(4, 4, (() => { const b = new Uint8Array(20); const d = new DataView(b.buffer); d.setUint32(0, 9, true); d.setFloat64(4, 51, true); d.setFloat64(12, 0.25, true); return b; })()),
+  );
+  const f = readXdf(bytes);
+  assert.equal(f.streams.length, 1);
+  const s = f.streams[0];
+  assert.equal(s.id, 9);
+  assert.deepEqual(Array.from(s.timeStamps), [50.5, 50.75]);
+  assert.deepEqual(Array.from(s.data as Float64Array), [1.5, -2.25, 3e300, Number.MIN_VALUE]);
+  assert.deepEqual(s.clockOffsets, [{ time: 51, value: 0.25 }]);
+  assert.equal(s.footer, undefined);
+  assert.equal(f.warnings.length, 2, f.warnings.join('\n'));
+  assert.match(f.warnings[0], /stream 77, which has no header/);
+  assert.match(f.warnings[1], /unknown chunk tag 42 at offset \d+ skipped/);
+  const synced = readXdf(bytes, { syncClocks: true }).streams[0];
+  assert.deepEqual(Array.from(synced.timeStamps), [50.75, 51]);
+});
+
+test('syncClocks: a robust linear fit of drifting offsets, unmoved by one outlier', async () => {
+  const { writeXdf } = await import('../../streams/xdf/writer.js');
+  const { makeStreamInfo } = await import('../../streams/stream-info.js');
+  const n = 2000;
+  const ts = Float64Array.from({ length: n }, (_, i) => 100 + i * 0.05);
+  // Offset drifts linearly (clock rate error 20 ppm) from 3.0 s; one measurement is off by 0.5 s.
+  const offsets = Array.from({ length: 21 }, (_, k) => ({ time: 100 + 5 * k, value: 3 + 2e-5 * (100 + 5 * k) + (k === 7 ? 0.5 : 0) }));
+  const bytes = writeXdf([{ info: makeStreamInfo({ name: 'd', channelCount: 1, channelFormat: 'float32', nominalSrate: 20 }), timeStamps: ts, data: new Float32Array(n), clockOffsets: offsets }], { datetime: null });
+  const s = readXdf(bytes, { syncClocks: true }).streams[0];
+  for (let i = 0; i < n; i += 50) close(s.timeStamps[i], ts[i] + 3 + 2e-5 * ts[i], 1e-6, `ts[${i}]`);
+});
