@@ -21,11 +21,12 @@ import { parseArgs } from 'node:util';
 import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { loadModel, makeModel, saveModel } from '../../model/model-file.js';
+import { sessionToXdf, simulateSession, type SimulateOptions } from '../../calibration/simulator/index.js';
 import { loadRecording } from '../../streams/replay.js';
 import { runReplay, writeReports, type ReplayProgress } from './replay.js';
 
 export class DemoError extends Error {
-  constructor(readonly code: 'EUSAGE' | 'EDAEMON' | 'ESIMULATOR', message: string) {
+  constructor(readonly code: 'EUSAGE' | 'EDAEMON', message: string) {
     super(message);
     this.name = 'DemoError';
   }
@@ -125,33 +126,15 @@ export function startDaemon(args: string[], opts: { readyTimeoutMs?: number; nod
   });
 }
 
-/** Options of the simulator (calibration/simulator.ts), as in models/default-session.json. */
-export interface SessionOptions {
-  kind: 'reaching' | 'lorenz';
-  seed: number;
-  bins: number;
-  binMs: number;
-  channels: number;
-  [k: string]: unknown;
-}
+/** The simulator's options, as in models/default-session.json. */
+export type SessionOptions = SimulateOptions & { binMs: number };
 
 const BUILTIN_SESSION: SessionOptions = { kind: 'reaching', seed: 1, bins: 0, binMs: 20, channels: 96 };
 
-interface SimulatorModule {
-  simulateSession(o: SessionOptions): unknown;
-  sessionToXdf(s: unknown): Uint8Array;
-}
-
-/** Writes a simulated session (`seconds` long) as XDF; the simulator is loaded lazily (it is not on the daemon's path). */
-export async function writeSimulatedSession(path: string, base: SessionOptions, seconds: number): Promise<SessionOptions> {
-  let sim: SimulatorModule;
-  try {
-    sim = (await import('../../calibration/simulator.js' as string)) as SimulatorModule;
-  } catch (err) {
-    throw new DemoError('ESIMULATOR', `the simulator (calibration/simulator) is not available: ${(err as Error).message}`);
-  }
+/** Writes a simulated session `seconds` long as XDF (spike counts plus the true kinematics). */
+export function writeSimulatedSession(path: string, base: SessionOptions, seconds: number): SessionOptions {
   const o = { ...base, bins: Math.max(1, Math.round((seconds * 1000) / base.binMs)) };
-  writeFileSync(path, sim.sessionToXdf(sim.simulateSession(o)));
+  writeFileSync(path, sessionToXdf(simulateSession(o)));
   return o;
 }
 
@@ -214,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
       out('       latency figures are real, the decoded velocity (and its R²) is meaningless.');
     }
     const sessionPath = join(dir, 'session.xdf');
-    const used = await writeSimulatedSession(sessionPath, session, seconds);
+    const used = writeSimulatedSession(sessionPath, session, seconds);
     out(`session: simulated ${used.kind} (seed ${used.seed}), ${used.channels} channels, ${used.binMs} ms bins, ${used.bins} bins (${seconds} s)`);
     const rec = await loadRecording(sessionPath);
 
