@@ -519,3 +519,37 @@ test('syncClocks: a robust linear fit of drifting offsets, unmoved by one outlie
   const s = readXdf(bytes, { syncClocks: true }).streams[0];
   for (let i = 0; i < n; i += 50) close(s.timeStamps[i], ts[i] + 3 + 2e-5 * ts[i], 1e-6, `ts[${i}]`);
 });
+
+test('every stream-header field the example README lists', () => {
+  type H = [name: string, type: string, count: number, srate: number, format: string, sourceId: string, createdAt: number, uid: string, hostname: string, ports: [number, number, number, number]];
+  const expected: Record<string, Record<number, H>> = {
+    [MINIMAL]: {
+      0: ['SendDataC', 'EEG', 3, 10, 'int16', '', 50942.723319709003, 'xdfwriter_11_int', '', [0, 0, 0, 0]],
+      46202862: ['SendDataString', 'StringMarker', 1, 10, 'string', '', 50942.723319709003, 'xdfwriter_11_str', '', [0, 0, 0, 0]],
+    },
+    [RESETS]: {
+      1: ['MyMarkerStream', 'Markers', 1, 0, 'string', 'myuidw43536', 564076.02850699995, '1efcb4a6-8894-4014-b404-4b6f6b2205f2', 'BP-LP-022', [16572, 16572, 16572, 16572]],
+      2: ['BioSemi', 'EEG', 8, 100, 'float32', 'myuid34234', 653103.26692229998, 'fa3e14ab-b621-480e-a9d5-c740f0e47140', 'BP-LP-022', [16573, 16573, 16573, 16573]],
+    },
+    [EMPTY]: {
+      1: ['ctrl', 'control', 1, 0, 'string', 'kassia', 91684.87631725401, '4740b9ba-d45d-4e2b-9a4b-ee966d9b56df', 'kassia', [16572, 16572, 0, 0]],
+      2: ['Empty marker stream: test stream 0 counter', 'data', 1, 0, 'string', 'test_stream.py:191748:0', 91696.18816467900, '6f7e0288-10b8-4f48-89f8-0381ce20922f', 'kassia', [16574, 16574, 0, 0]],
+      3: ['Empty data stream: test stream 0 counter', 'data', 1, 1, 'float32', 'test_stream.py:191790:0', 91699.83395166400, 'ff430a18-9954-43f5-bb5f-f5589e3aa6a2', 'kassia', [16575, 16575, 0, 0]],
+      4: ['Data stream: test stream 0 counter', 'data', 1, 1, 'int32', 'test_stream.py:191695:0', 91690.55328314200, 'bc60b7bb-e632-407c-b3db-e42f9cad4179', 'kassia', [16573, 16573, 0, 0]],
+    },
+  };
+  for (const [file, streams] of Object.entries(expected)) {
+    const f = readXdf(file);
+    assert.equal(f.streams.length, Object.keys(streams).length);
+    for (const [id, h] of Object.entries(streams)) {
+      const i = findStream(f, { id: Number(id) })!.info;
+      assert.deepEqual(
+        [i.name, i.type, i.channelCount, i.nominalSrate, i.channelFormat, i.sourceId, i.createdAt, i.uid, i.hostname, [i.v4dataPort, i.v4servicePort, i.v6dataPort, i.v6servicePort]],
+        h, `${file} stream ${id}`);
+      assert.equal(i.version, 110);
+      assert.equal(i.sessionId, 'default');
+      assert.equal(i.v4address, '');
+      assert.equal(i.v6address, '');
+    }
+  }
+});
