@@ -1,8 +1,9 @@
 /**
  * The plain reference of model.md §1–7 over a whole sequence (reset at bin 0): Float64, one
- * obvious loop per formula, no caching and no cleverness. The online filter is tested against
- * it, and the calibration graph can be too. Attention is recomputed from the stored tokens of
- * every bin (banded causal mask: bin t sees bins t−W+1 … t), independently of the filter's KV cache.
+ * obvious loop per formula, no cleverness. The online filter is tested against it, and the
+ * calibration graph can be too. Attention is recomputed for every bin over the keys and values of
+ * bins t−W+1 … t (banded causal mask), each token's kept in a plain list, with none of the
+ * filter's ring-buffer or transposed-value bookkeeping.
  */
 import { dims, featureSourceSize, type ModelConfig } from './config.js';
 import type { LangevinModel } from './model-file.js';
@@ -56,15 +57,21 @@ function layerNorm(x: number[], g: Float32Array, b: Float32Array, eps: number): 
   return x.map((v, i) => (v - mean) * inv * g[i] + b[i]);
 }
 
-/** PyTorch TransformerEncoderLayer (post-norm, ReLU, no dropout) for the last token of `tokens`, attending to all of them. */
-export function decoderLayer(w: W, cfg: ModelConfig, tokens: number[][]): number[] {
-  const { d, heads, headDim } = dims(cfg);
+/** The key and value of one token (rows d…2d and 2d…3d of the packed in_proj). */
+export function keyValue(w: W, cfg: ModelConfig, token: number[]): { key: number[]; value: number[] } {
+  const { d } = dims(cfg);
   const inW = w['decoder.self_attn.in_proj_weight'];
   const inB = w['decoder.self_attn.in_proj_bias'];
-  const e = tokens[tokens.length - 1];
-  const q = linear(inW, inB, e, d, 0);
-  const keys = tokens.map((t) => linear(inW, inB, t, d, d));
-  const values = tokens.map((t) => linear(inW, inB, t, d, 2 * d));
+  return { key: linear(inW, inB, token, d, d), value: linear(inW, inB, token, d, 2 * d) };
+}
+
+/**
+ * PyTorch TransformerEncoderLayer (post-norm, ReLU, no dropout) for token e, attending to the
+ * tokens whose keys and values are given (e's own included, as the last).
+ */
+export function decoderLayer(w: W, cfg: ModelConfig, e: number[], keys: number[][], values: number[][]): number[] {
+  const { d, heads, headDim } = dims(cfg);
+  const q = linear(w['decoder.self_attn.in_proj_weight'], w['decoder.self_attn.in_proj_bias'], e, d, 0);
   const attn = new Array<number>(d).fill(0);
   for (let hd = 0; hd < heads; hd++) {
     const off = hd * headDim;
@@ -76,7 +83,7 @@ export function decoderLayer(w: W, cfg: ModelConfig, tokens: number[][]): number
     const m = Math.max(...scores);
     const ex = scores.map((s) => Math.exp(s - m));
     const z = ex.reduce((a, v) => a + v, 0);
-    for (let j = 0; j < tokens.length; j++)
+    for (let j = 0; j < keys.length; j++)
       for (let i = 0; i < headDim; i++) attn[off + i] += (ex[j] / z) * values[j][off + i];
   }
   const a = linear(w['decoder.self_attn.out_proj.weight'], w['decoder.self_attn.out_proj.bias'], attn, d);
@@ -93,7 +100,8 @@ export function referenceForward(model: LangevinModel, counts: ArrayLike<number>
   const { H, D, C, L, W: win } = dims(cfg);
   const Khat = normaliseKernel(w['potential.kernel'], C, new Float64Array(C * C * 3));
   const out: ReferenceOutput = { velocity: [], logRates: [], z: [], v: [], h: [], o: [] };
-  const tokens: number[][] = [];
+  const keys: number[][] = [];
+  const values: number[][] = [];
   const features: number[][] = []; // per bin: one lag's feature vector
   let h = new Array<number>(H).fill(0);
   let z: number[] = [];
@@ -113,8 +121,12 @@ export function referenceForward(model: LangevinModel, counts: ArrayLike<number>
       z = zNew;
       v = vNew;
     }
-    tokens.push([...z, ...v, ...h]);
-    const o = decoderLayer(w, cfg, tokens.slice(Math.max(0, tokens.length - win)));
+    const e = [...z, ...v, ...h];
+    const kv = keyValue(w, cfg, e);
+    keys.push(kv.key);
+    values.push(kv.value);
+    const from = Math.max(0, t - win + 1); // banded causal mask: bins t−W+1 … t
+    const o = decoderLayer(w, cfg, e, keys.slice(from, t + 1), values.slice(from, t + 1));
     const logRates = linear(w['readout.weight'], w['readout.bias'], o, cfg.n_out);
     const f: number[] = [];
     for (const s of cfg.velocity_features.sources) {
