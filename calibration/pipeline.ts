@@ -1,0 +1,225 @@
+/**
+ * `langevind calibrate` as a library function: load and align the recording, split off the
+ * held-out block, train, fit the readout, evaluate against Wiener and Kalman, save the model
+ * (with provenance and metrics in its metadata) and the report.
+ */
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { preset, validateConfig, type ModelConfig, type PresetName, type VelocityFeatures } from '../model/config.js';
+import { initWeights } from '../model/init.js';
+import { makeModel, META_METRICS, META_PROVENANCE, saveModel, type LangevinModel } from '../model/model-file.js';
+import { useBackend, type BackendName } from './backend.js';
+import { loadCheckpoint, saveCheckpoint, type DataFingerprint } from './checkpoint.js';
+import { loadDataset, type Dataset } from './dataset.js';
+import { CalibrationError } from './errors.js';
+import { baselines, evaluateModel, type R2Result } from './evaluate.js';
+import { rowSlice, type Mat } from './linear.js';
+import { ProgressBar } from './progress.js';
+import { chooseReadout, streamFeatures } from './readout.js';
+import { reportHtml } from './report.js';
+import { DEFAULT_TRAIN, train, type StopReason, type TrainConfig } from './train.js';
+
+export interface ModelSize {
+  preset?: PresetName;
+  hidden?: number;
+  latent?: number;
+  osc_channels?: number;
+  heads?: number;
+  ff?: number;
+  window?: number;
+  step?: number;
+  gamma?: number;
+  corrections?: boolean;
+}
+
+export interface CalibrateOptions {
+  recording: string;
+  out: string;
+  spikes?: string;
+  behaviour?: string;
+  velocityChannels?: string;
+  binMs?: number;
+  /** Held-out fraction at the end (default 0.2). */
+  heldOut?: number;
+  size?: ModelSize;
+  train?: Partial<TrainConfig>;
+  backend?: BackendName;
+  report?: string;
+  /** Resume from this checkpoint (written on Ctrl-C). */
+  resume?: string;
+  /** Where Ctrl-C writes the checkpoint (default OUT.ckpt). */
+  checkpoint?: string;
+  /** The command line, for provenance. */
+  command?: string;
+  log?: (line: string) => void;
+  progress?: boolean;
+  /** Polled between batches; true interrupts training and writes a checkpoint. */
+  interrupted?: () => boolean;
+}
+
+export interface CalibrationMetrics {
+  heldOut: { bins: number; fraction: number; firstBin: number };
+  trainBins: number;
+  velocityR2: {
+    langevin: R2Result;
+    wiener: R2Result & { lags: number; alpha: number; cvR2: number };
+    kalman: R2Result & { state: string[] };
+  };
+  velocityLabels: string[];
+  bitsPerSpike: number;
+  rateR2: number | null;
+  readout: { features: VelocityFeatures; alpha: number; cvR2: number; candidates: { features: VelocityFeatures; cvR2: number; alpha: number }[] };
+  training: { epochs: number; bestEpoch: number; bestValNll: number; stopReason: StopReason; seconds: number; backend: string; notes: string[] };
+  seconds: { total: number; load: number; train: number; readout: number; evaluate: number };
+}
+
+export interface CalibrateResult {
+  /** null when training was interrupted (a checkpoint was written instead). */
+  model: LangevinModel | null;
+  metrics: CalibrationMetrics | null;
+  checkpoint?: string;
+}
+
+/** The calibration default size: small enough to train in minutes on two CPU cores. */
+export const DEFAULT_SIZE: Required<Omit<ModelSize, 'preset'>> = {
+  hidden: 64, latent: 32, osc_channels: 4, heads: 2, ff: 128, window: 32, step: 0.01, gamma: 0.55, corrections: true,
+};
+
+export function buildConfig(ds: Pick<Dataset, 'counts' | 'binMs' | 'channelLabels' | 'velocityLabels'>, size: ModelSize = {}): ModelConfig {
+  const base = size.preset ? preset(size.preset) : { ...DEFAULT_SIZE };
+  const pick = <K extends keyof typeof DEFAULT_SIZE>(k: K): (typeof DEFAULT_SIZE)[K] => (size[k] ?? (base as typeof DEFAULT_SIZE)[k]) as (typeof DEFAULT_SIZE)[K];
+  return validateConfig({
+    n_in: ds.counts.cols, n_out: ds.counts.cols,
+    hidden: pick('hidden'), latent: pick('latent'), osc_channels: pick('osc_channels'), heads: pick('heads'), ff: pick('ff'), window: pick('window'),
+    step: pick('step'), gamma: pick('gamma'), corrections: pick('corrections'), bin_ms: ds.binMs,
+    velocity_features: { sources: ['rates'], lags: 1 }, layer_norm_eps: 1e-5,
+    channel_labels: ds.channelLabels, velocity_labels: ds.velocityLabels,
+  });
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const sliceMat = (m: Mat | null, from: number, to: number): Mat | null => (m ? rowSlice(m, from, to) : null);
+
+export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
+  const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const t0 = performance.now() / 1000;
+  const backend = await useBackend(o.backend ?? 'wasm');
+  log(`backend: ${backend.detail}`);
+  const ds = loadDataset(o.recording, { spikes: o.spikes, behaviour: o.behaviour, velocityChannels: o.velocityChannels, binMs: o.binMs });
+  log(`recording: ${ds.counts.rows} bins × ${ds.counts.cols} channels of "${ds.spikeStream}" (${ds.binMs} ms), velocity ${ds.velocityLabels.join(', ')} from "${ds.behaviourStream}"`);
+  for (const n of ds.notes) log(`note: ${n}`);
+  const tLoad = performance.now() / 1000;
+
+  const heldOut = o.heldOut ?? 0.2;
+  if (!(heldOut > 0 && heldOut < 1)) throw new CalibrationError('EUSAGE', `--held-out must be a fraction in (0, 1), got ${heldOut}`);
+  const n = ds.counts.rows;
+  const nTrain = Math.floor(n * (1 - heldOut));
+  const nTest = n - nTrain;
+  let cfg: ModelConfig;
+  let tc: TrainConfig;
+  let resumeState;
+  const fp: DataFingerprint = { bins: n, channels: ds.counts.cols, first: ds.timestamps[0], last: ds.timestamps[n - 1], trainBins: nTrain };
+  if (o.resume) {
+    const ck = loadCheckpoint(o.resume);
+    if (ck.data.bins !== fp.bins || ck.data.channels !== fp.channels || ck.data.trainBins !== fp.trainBins || Math.abs(ck.data.first - fp.first) > 1e-6)
+      throw new CalibrationError('ERESUME', `checkpoint ${o.resume} was made on different data (${ck.data.bins} bins × ${ck.data.channels} channels, ${ck.data.trainBins} training bins); this recording gives ${fp.bins} × ${fp.channels}, ${fp.trainBins}`);
+    cfg = ck.config;
+    tc = { ...ck.train, ...o.train };
+    resumeState = ck.state;
+    log(`resuming from ${o.resume} at epoch ${ck.state.epoch} (best validation NLL ${ck.state.bestVal.toFixed(4)})`);
+  } else {
+    cfg = buildConfig(ds, o.size);
+    tc = { ...DEFAULT_TRAIN, window: Math.min(cfg.window, DEFAULT_TRAIN.window), ...o.train };
+  }
+  const minTrain = 4 * tc.window / (1 - tc.valFraction) + tc.window;
+  if (nTrain < minTrain || nTest < Math.max(20, tc.window))
+    throw new CalibrationError('ETOOSHORT', `${n} bins are too few: the held-out ${Math.round(heldOut * 100)} % leaves ${nTrain} training bins (need ≥ ${Math.ceil(minTrain)} for windows of ${tc.window}) and ${nTest} held-out bins (need ≥ ${Math.max(20, tc.window)})`);
+  if (ds.labelled.slice(0, nTrain).filter(Boolean).length < 50) throw new CalibrationError('ETOOSHORT', 'fewer than 50 training bins have usable behaviour; cannot fit a velocity readout');
+  log(`model: N=${cfg.n_in} H=${cfg.hidden} D=${cfg.latent} (C=${cfg.osc_channels}) d=${2 * cfg.latent + cfg.hidden} heads=${cfg.heads} F=${cfg.ff} W=${cfg.window}; windows T=${tc.window}, batch ${tc.batch}`);
+  log(`split: training bins 0…${nTrain - 1} (validation = its last ${Math.round(tc.valFraction * 100)} %), held-out ${nTrain}…${n - 1} (${nTest} bins, never used in training or early stopping)`);
+
+  const trainCounts = rowSlice(ds.counts, 0, nTrain);
+  const bar = o.progress === false ? null : new ProgressBar(process.stderr, tc.maxEpochs);
+  const init = initWeights(cfg, tc.seed, { potentialScale: 0 });
+  const tr = await train(cfg, trainCounts, init, tc, {
+    resume: resumeState,
+    interrupted: o.interrupted,
+    onProgress: (e) => bar?.update(e),
+    onEpoch: (r) => (bar ? bar.epoch(r) : log(`epoch ${r.epoch}: val nll ${r.valNll.toFixed(4)}`)),
+  });
+  bar?.done();
+  const tTrain = performance.now() / 1000;
+  if (tr.reason === 'interrupted') {
+    const path = o.checkpoint ?? `${o.out}.ckpt`;
+    saveCheckpoint(path, { config: cfg, train: tc, state: tr.state, data: fp });
+    log(`interrupted at epoch ${tr.state.epoch}: checkpoint written to ${path}; continue with --resume ${path}`);
+    return { model: null, metrics: null, checkpoint: path };
+  }
+  for (const note of tr.notes) log(`note: ${note}`);
+  log(`training stopped (${tr.reason}) after ${tr.state.epoch} epochs; using the best checkpoint, epoch ${tr.state.bestEpoch + 1} (validation NLL ${tr.state.bestVal.toFixed(4)})`);
+  if (tr.reason === 'diverged' && tr.state.best === null) throw new CalibrationError('EDIVERGED', `training diverged (NaN loss) before any epoch completed; try a smaller --lr. ${tr.notes.join(' ')}`);
+
+  // Readout on the training part's continuous features, chosen by CV there.
+  const weights = tr.weights;
+  const trainSrc = streamFeatures(cfg, weights, trainCounts);
+  const trainVel = rowSlice(ds.velocity, 0, nTrain);
+  const trainLab = ds.labelled.slice(0, nTrain);
+  const choice = chooseReadout(trainSrc, trainVel, trainLab, cfg.window, log);
+  const finalCfg: ModelConfig = { ...cfg, velocity_features: choice.features };
+  const fit = choice.ridge.fit;
+  const tReadout = performance.now() / 1000;
+
+  // Held-out evaluation.
+  const test = {
+    counts: rowSlice(ds.counts, nTrain, n), velocity: rowSlice(ds.velocity, nTrain, n), position: sliceMat(ds.position, nTrain, n),
+    labelled: ds.labelled.slice(nTrain), trueLogRates: sliceMat(ds.trueLogRates, nTrain, n),
+  };
+  const meanRates = new Float64Array(ds.counts.cols);
+  for (let t = 0; t < nTrain; t++) for (let i = 0; i < ds.counts.cols; i++) meanRates[i] += ds.counts.data[t * ds.counts.cols + i] / nTrain;
+  const provisional = makeModel(finalCfg, { ...weights, 'velocity.weight': fit.weight, 'velocity.bias': fit.bias });
+  const ours = evaluateModel(provisional, test, meanRates);
+  const base = baselines({ counts: trainCounts, velocity: trainVel, position: sliceMat(ds.position, 0, nTrain), labelled: trainLab }, test, ds.positionLabels, ds.velocityLabels, log);
+  const tEval = performance.now() / 1000;
+
+  const metrics: CalibrationMetrics = {
+    heldOut: { bins: nTest, fraction: heldOut, firstBin: nTrain },
+    trainBins: nTrain,
+    velocityR2: { langevin: ours.velocity, wiener: base.wiener, kalman: base.kalman },
+    velocityLabels: ds.velocityLabels,
+    bitsPerSpike: ours.bitsPerSpike,
+    rateR2: ours.rateR2,
+    readout: { features: choice.features, alpha: choice.ridge.alpha, cvR2: choice.ridge.cvR2, candidates: choice.candidates },
+    training: { epochs: tr.state.epoch, bestEpoch: tr.state.bestEpoch + 1, bestValNll: tr.state.bestVal, stopReason: tr.reason, seconds: tTrain - tLoad, backend: backend.detail, notes: tr.notes },
+    seconds: { total: tEval - t0, load: tLoad - t0, train: tTrain - tLoad, readout: tReadout - tTrain, evaluate: tEval - tReadout },
+  };
+  const provenance = {
+    data: o.recording, spike_stream: ds.spikeStream, behaviour_stream: ds.behaviourStream, bins: n, held_out_from_bin: nTrain,
+    date: new Date().toISOString(), command: o.command ?? null, backend: backend.detail, seed: tc.seed, langevind_version: version(),
+    train: tc, notes: [...ds.notes, ...tr.notes],
+  };
+  const model = makeModel(finalCfg, { ...weights, 'velocity.weight': fit.weight, 'velocity.bias': fit.bias }, {
+    [META_PROVENANCE]: JSON.stringify(provenance),
+    [META_METRICS]: JSON.stringify(metrics),
+  });
+  saveModel(o.out, model);
+  if (o.resume && o.resume === (o.checkpoint ?? `${o.out}.ckpt`) && existsSync(o.resume)) unlinkSync(o.resume);
+  const fmtR = (r: R2Result): string => `${r.mean.toFixed(3)} (${r.perAxis.map((x, i) => `${ds.velocityLabels[i]} ${x.toFixed(3)}`).join(', ')})`;
+  log(`held-out velocity R²: LangevinFlow ${fmtR(ours.velocity)} | Wiener ${fmtR(base.wiener)} | Kalman ${fmtR(base.kalman)}`);
+  log(`bits/spike ${ours.bitsPerSpike.toFixed(3)}${ours.rateR2 !== null ? `, rate R² vs truth ${ours.rateR2.toFixed(3)}` : ''}; total ${metrics.seconds.total.toFixed(0)} s (train ${metrics.seconds.train.toFixed(0)} s)`);
+  log(`model written to ${o.out}`);
+  if (o.report) {
+    writeFileSync(o.report, reportHtml({
+      title: `Calibration: ${o.recording}`, metrics, history: tr.state.history, binMs: ds.binMs, velocityLabels: ds.velocityLabels,
+      truth: test.velocity, ours: ours.velocityPred, wiener: base.wienerPred, kalman: base.kalmanPred, counts: test.counts,
+      logRates: ours.logRates, trueLogRates: test.trueLogRates, notes: provenance.notes,
+    }));
+    log(`report written to ${o.report}`);
+  }
+  return { model, metrics };
+}
