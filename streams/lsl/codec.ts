@@ -156,7 +156,8 @@ export function writeVarInt(out: number[], v: bigint): void {
     while (x !== 0n) { bytes.push(Number(x & 0xffn)); x >>= 8n; }
     out.push(bytes.length, ...bytes);
   } else {
-    while (x !== -1n) { bytes.push(Number(x & 0xffn)); x >>= 8n; }
+    // At least one byte: -1 is written FF FF, not as a bare size.
+    do { bytes.push(Number(x & 0xffn)); x >>= 8n; } while (x !== -1n);
     out.push((256 - bytes.length) & 0xff, ...bytes);
   }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { LiblslPeer, testConfigPath } from './support/liblsl.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { LslInlet, type InletEvent } from '../../streams/lsl/inlet.js';
-import { resolveByProp } from '../../streams/lsl/resolver.js';
+import { resolveByProp, resolverStats } from '../../streams/lsl/resolver.js';
 import { localClock } from '../../streams/lsl/clock.js';
 import type { ChannelFormat, StreamInfo } from '../../streams/stream-info.js';
 import { path } from '../../streams/xml.js';
@@ -150,6 +150,9 @@ test('our resolver finds a liblsl outlet by name, and fills v4address from the r
     assert.equal(found[0].v4address, '127.0.0.1');
     assert.equal(found[0].type, 'EEG');
     assert.ok(found[0].v4dataPort > 0 && found[0].v4servicePort > 0);
+    // Safety: with the test configuration, every query this process sent went to 127.0.0.1.
+    assert.ok(resolverStats.destinations.size > 0);
+    for (const d of resolverStats.destinations) assert.match(d, /^127\.0\.0\.1:\d+$/);
   } finally {
     await peer.quit();
   }

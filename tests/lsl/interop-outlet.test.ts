@@ -122,3 +122,20 @@ test('a liblsl inlet limited to protocol 1.00 gets the archive feed from our out
     await outlet.close();
   }
 });
+
+test('a liblsl 1.00 inlet decodes our negative integers (archive var-ints: -1 is FF FF)', async () => {
+  const name = uniq('old-int');
+  const outlet = await LslOutlet.create({ name, channelCount: 4, channelFormat: 'int16', nominalSrate: 10, sourceId: name, config: loadLslConfig() });
+  const peer = new LiblslPeer('[tuning]\nUseProtocolVersion = 100\n');
+  try {
+    await peer.ready;
+    const r = await peer.request<{ id: number }>({ op: 'inlet', prop: 'name', value: name, timeout: 5 });
+    assert.ok(await outlet.waitForConsumers(5000));
+    outlet.push([-1, -300, 0, 32767], 5);
+    const got = await peer.request<Pulled>({ op: 'pull', id: r.id, n: 1, timeout: 5 });
+    assert.deepEqual(got.samples[0].values, [-1, -300, 0, 32767]);
+  } finally {
+    await peer.quit();
+    await outlet.close();
+  }
+});
