@@ -266,14 +266,14 @@ export class XdfWriter {
    * Encodes one sample into the stream's buffer. Synchronous and allocation-free in the steady
    * state; if the buffer is full because the disk is behind, the sample is dropped and counted.
    */
-  pushSample(id: number, timestamp: number, values: ArrayLike<number> | readonly string[]): void {
+  pushSample(id: number, timestamp: number, values: ArrayLike<number> | ArrayLike<bigint> | readonly string[]): void {
     const s = this.byId.get(id);
     if (!s) throw new XdfError('EXDF_BAD_INPUT', `XDF writer: no stream ${id}`);
     if (this.closed) throw new XdfError('EXDF_CLOSED', `XDF writer for ${this.path} is closed`);
     const c = s.info.channelCount;
     if (values.length !== c) throw new XdfError('EXDF_BAD_INPUT', `XDF writer: stream ${id} has ${c} channels, got ${values.length} values`);
     if (this.error) { s.dropped++; return; }
-    const need = s.fixedSampleBytes || maxSampleBytes('string', c, values);
+    const need = s.fixedSampleBytes || maxSampleBytes('string', c, values as readonly string[]);
     if (!s.active.ensure(need, this.maxBytes)) { s.dropped++; return; }
     const ded = s.info.nominalSrate > 0 && timestamp === s.prevEncoded + 1 / s.info.nominalSrate;
     putSample(s.active, s.info.channelFormat, c, timestamp, ded, values);

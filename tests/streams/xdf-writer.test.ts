@@ -159,7 +159,7 @@ test('XdfWriter: live recording across several flushes reads back exactly, with 
       vel[0] = Math.sin(i / 10); vel[1] = i / 7;
       w.pushSample(dbl, t, vel);
       if (i % 100 === 0) w.pushSample(marks, t, [i === 0 ? 'start ✓' : `trial_start ${i}`]);
-      if (i % 250 === 0) { w.pushSample(big, t, [BigInt(i) * (1n << 40n) as unknown as number, -1]); w.pushClockOffset(counts, t, -0.001 * i); }
+      if (i % 250 === 0) { w.pushSample(big, t, BigInt64Array.of(BigInt(i) * (1n << 40n), -1n)); w.pushClockOffset(counts, t, -0.001 * i); }
       if (i % 300 === 299) await new Promise((r) => setTimeout(r, 15)); // let the timer hand over mid-recording
     }
     await w.flush();
