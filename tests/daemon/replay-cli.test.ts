@@ -97,3 +97,21 @@ test('replay without a daemon fails after --timeout-ms with a clear message', as
   await assert.rejects(run(process.execPath, [CLI_PATH, 'replay', session, '--to', 'zmq+tcp://127.0.0.1:1']), (e: Error & { stderr?: string }) => /--from URI/.test(e.stderr ?? ''));
   await assert.rejects(run(process.execPath, [CLI_PATH, 'replay', session, '--to', 'x', '--from', 'y', '--speed', '0']), (e: Error & { stderr?: string }) => /speed must be a positive number/.test(e.stderr ?? ''));
 });
+
+test('langevind run --input replay:///…?speed=max decodes the whole recording and stops at its end', async () => {
+  const out = join(dir, 'replay-in.sock');
+  const { stdout } = await run(process.execPath, [CLI_PATH, 'run', '--model', modelPath, '--input', `replay://${session}?speed=max`, '--output', `zmq+ipc://${out}`, '--status-interval', '0'], { timeout: 120_000 });
+  const summary = JSON.parse(stdout.split('\n').filter((l) => l.startsWith('{"summary"'))[0]).summary;
+  assert.equal(summary.bins_in, BINS);
+  assert.equal(summary.bins_out, BINS);
+  assert.equal(summary.gaps, 0);
+  assert.equal(summary.rejects_total, 0);
+});
+
+test('langevind run refuses a replay whose channel count differs from the model', async () => {
+  const other = writeSession(dir, 'other.xdf', { bins: 10, channels: CH + 1, binMs: BIN_MS });
+  await assert.rejects(
+    run(process.execPath, [CLI_PATH, 'run', '--model', modelPath, '--input', `replay://${other}`, '--output', `zmq+ipc://${join(dir, 'x.sock')}`], { timeout: 60_000 }),
+    (e: Error & { code?: number; stderr?: string }) => e.code === 1 && new RegExp(`${CH + 1} channels, the model expects ${CH}`).test(e.stderr ?? ''),
+  );
+});
