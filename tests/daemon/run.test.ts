@@ -197,6 +197,23 @@ describe('langevind run: recording and failures', () => {
     }
   });
 
+  it('a finite input (a replay of that recording) ends the run by itself: summary, exit 0', async () => {
+    const file = join(tmp.dir, 'session.xdf');
+    const out = await endpoint('ipc', tmp.dir, 'replay-out');
+    const d = new CliProcess(['run', '--model', modelPath, '--input', `replay://${file}?speed=1`, '--output', out.uri, '--status-interval', '0.1']);
+    try {
+      const exit = await d.exited;
+      assert.equal(exit.code, 0, d.stderrText);
+      const { summary } = d.lastJson<{ summary: RunSummary }>();
+      assert.equal(summary.bins_in, 20);
+      assert.equal(summary.bins_out, 20);
+      assert.ok(d.logs.some((l) => l.msg === 'stopping' && l.reason === 'input ended'));
+      assert.ok(d.logs.some((l) => l.msg === 'status' && typeof l.p99_us === 'number'), 'periodic status lines');
+    } finally {
+      d.kill();
+    }
+  });
+
   it('a model that cannot be loaded is a one-line error and exit 1', async () => {
     const d = new CliProcess(['run', '--model', join(tmp.dir, 'missing.safetensors'), '--input', 'zmq+tcp://127.0.0.1:9', '--output', 'zmq+ipc://' + join(tmp.dir, 'x.sock')]);
     const exit = await d.exited;
