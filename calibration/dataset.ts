@@ -6,6 +6,7 @@
  */
 import { binMs as streamBinMs, channelLabels } from '../streams/stream-info.js';
 import { readXdf, type XdfFile, type XdfStream } from '../streams/xdf/reader.js';
+import { childText, path } from '../streams/xml.js';
 import { CalibrationError } from './errors.js';
 import { mat, type Mat } from './linear.js';
 
@@ -166,13 +167,16 @@ export function datasetFromXdf(file: XdfFile, opts: DatasetOptions = {}, source 
   if (gt && !Array.isArray(gt.data)) {
     const G = numericRows(gt, 'ground truth');
     const out = new Float32Array(n * G.c);
+    // The model's log-rates are per bin; the simulator states log(Hz).
+    const unit = path(gt.info.desc, 'channels')?.children[0] ? childText(path(gt.info.desc, 'channels')!.children[0], 'unit') : undefined;
+    const shift = unit && /hz/i.test(unit) ? Math.log(binMs / 1000) : 0;
     let ok = true;
     let h = 0;
     for (let i = 0; i < n && ok; i++) {
       const j = nearest(gt.timeStamps, sts[first + i], tol, h);
       if (j < 0) { ok = false; break; }
       h = j;
-      for (let c = 0; c < G.c; c++) out[i * G.c + c] = Number(G.data[j * G.c + c]);
+      for (let c = 0; c < G.c; c++) out[i * G.c + c] = Number(G.data[j * G.c + c]) + shift;
     }
     if (ok) trueLogRates = mat(out, n, G.c);
     else notes.push('ground-truth log-rate stream does not cover every bin; rate R² not computed');
