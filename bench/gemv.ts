@@ -10,7 +10,7 @@
  * Writes bench/results/gemv.json. Timing needs a quiet machine; numbers under load are indicative.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dims, preset, type PresetName } from '../model/config.js';
 import type { KernelFactory } from '../model/kernels.js';
 import { tsKernels } from '../model/kernels-ts.js';
@@ -110,6 +110,7 @@ function main(argv: string[]): void {
   if (wasmKernelsAvailable()) backends.push(['wasm', wasmKernels, false], ['wasm-packed', wasmKernels, true]);
   else console.error('gemv bench: wasm kernels unavailable, timing ts only');
   const results: Record<string, unknown>[] = [];
+  const loadBefore = loadavg();
   for (const p of presets) {
     const shapes = binShapes(p);
     const macs = shapes.reduce((a, s) => a + s.rows * s.cols, 0);
@@ -135,6 +136,8 @@ function main(argv: string[]): void {
         node: process.version,
         cpu: cpus()[0]?.model,
         cores: cpus().length,
+        loadavg_before: loadBefore.map((v) => Math.round(v * 100) / 100),
+        loadavg_after: loadavg().map((v) => Math.round(v * 100) / 100),
         note: 'sum of the nine matrix-vector products of one filter bin; taken on a shared 2-core machine under load from other jobs, so indicative',
         results,
       },
