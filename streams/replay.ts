@@ -6,7 +6,10 @@
  * never from the previous release. Each wait is a timer to about 1.5 ms before the release,
  * then a cooperative spin on setImmediate: it releases within tens of µs, yet the event loop
  * keeps polling I/O between iterations, so a process that replays and also receives (the
- * replay CLI) does not delay its own receive stamps the way a synchronous spin would.
+ * replay CLI) does not delay its own receive stamps the way a synchronous spin would. While
+ * more than NAP_MS remains, each spin iteration first naps NAP_MS (a futex wait, not a busy
+ * loop), so at 1 ms bins the replay leaves the CPU to the daemon it measures; I/O is then
+ * polled at least every ~0.1 ms.
  */
 import { Observable } from 'rxjs';
 import { binMs as infoBinMs, channelLabels, type StreamInfo } from './stream-info.js';
@@ -134,7 +137,9 @@ export function releaseMs(rec: Recording, i: number, speed: number): number {
 }
 
 const SPIN_MS = 1.5;
+const NAP_MS = 0.08;
 const MAX_BATCH = 64;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
 
 export interface Pacer {
   stop(): void;
@@ -181,7 +186,11 @@ export function pace(opts: { count: number; dueMs?: (i: number) => number; emit:
     }
     const wait = dueMs ? start + dueMs(i) - performance.now() : 0;
     if (wait > SPIN_MS) timer = setTimeout(tick, wait - SPIN_MS);
-    else immediate = setImmediate(tick);
+    else {
+      // Nothing ever notifies napCell: this is a precise sub-millisecond sleep.
+      if (wait > 2 * NAP_MS) Atomics.wait(napCell, 0, 0, NAP_MS);
+      immediate = setImmediate(tick);
+    }
   };
   immediate = setImmediate(tick);
   return {
