@@ -69,12 +69,13 @@ test('replay CLI over tcp: every bin decoded once, JSON on stdout, HTML report w
   assert.deepEqual(seqs, Array.from({ length: BINS }, (_, i) => i));
 });
 
-test('replay over ipc at speed max (windowed): nothing lost, looping past the recording', async () => {
+test('replay over ipc at speed max (windowed), directions reversed: nothing lost, looping past the recording', async () => {
   const a = join(dir, 'in.sock');
   const b = join(dir, 'out.sock');
-  const daemon = await startDaemon(['--model', modelPath, '--input', `zmq+ipc://${a}`, '--output', `zmq+ipc://${b}`, '--status-interval', '0']);
+  // The daemon binds its input and connects its output; the replay does the opposite.
+  const daemon = await startDaemon(['--model', modelPath, '--input', `zmq+ipc://${a}?bind`, '--output', `zmq+ipc://${b}?connect`, '--status-interval', '0']);
   try {
-    const m = await runReplay({ recording: session, to: `zmq+ipc://${a}`, from: `zmq+ipc://${b}`, speed: 'max', bins: 3 * BINS, window: 32 });
+    const m = await runReplay({ recording: session, to: `zmq+ipc://${a}?connect`, from: `zmq+ipc://${b}?bind`, speed: 'max', bins: 3 * BINS, window: 32 });
     const r = buildReplayReport(m);
     assert.equal(r.sent, 3 * BINS);
     assert.equal(r.received, 3 * BINS);
