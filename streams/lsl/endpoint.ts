@@ -11,8 +11,9 @@
  * 1000 / bin_ms; <desc><binning><bin_ms> when present must agree. A stream whose channel count,
  * rate or format does not match the model is refused with a message that names both.
  *
- * SpikeBin.seq counts samples; when a timestamp jumps by more than 1.5 bin widths the jump (in
- * bins) is added, so the daemon sees and counts the gap (outlet restarts, dropped samples).
+ * SpikeBin.seq counts samples; when a timestamp lands bins beyond the next slot of the bin grid
+ * (BinSequencer), seq jumps by as much, so the daemon sees and counts the gap (outlet restarts,
+ * dropped samples).
  */
 import { Observable } from 'rxjs';
 import { EndpointError, endpointParams, registerSink, registerSource, type DecodedSink, type EndpointContext } from '../../daemon/endpoints.js';
@@ -66,6 +67,35 @@ export function checkBinnedStream(info: StreamInfo, nIn: number, binMs: number):
   return undefined;
 }
 
+/**
+ * SpikeBin.seq from sample arrival and timestamps. Each sample is one bin, so seq normally grows by
+ * one; the timestamp, measured against a bin grid anchored on earlier samples, reveals bins that
+ * never arrived (outlet restart, samples dropped upstream). The grid follows slow drift of the
+ * source clock against the nominal rate; jitter under half a bin never counts as a gap; a jump of
+ * more than `resync` bins backwards (or a source clock change) re-anchors the grid.
+ */
+export class BinSequencer {
+  seq = -1;
+  private base = NaN;
+  constructor(private readonly period: number, private readonly drift = 0.02, private readonly resync = 10) {}
+  /** The seq of a sample stamped `t` (seconds, on any clock that is continuous across reconnects). */
+  next(t: number): number {
+    const p = this.period;
+    if (this.base !== this.base) {
+      this.seq++;
+      this.base = t - this.seq * p;
+      return this.seq;
+    }
+    const k = Math.round((t - this.base) / p);
+    if (k > this.seq + 1) this.seq = k;
+    else this.seq++;
+    const err = t - (this.base + this.seq * p);
+    if (Math.abs(err) > this.resync * p) this.base = t - this.seq * p;
+    else this.base += this.drift * err;
+    return this.seq;
+  }
+}
+
 /** Current time correction (local − remote, s) of each LSL input in this process, by stream id. */
 const inputClocks = new Map<string, () => number>();
 
@@ -82,7 +112,7 @@ export function lslSource(opts: LslSourceOptions): Observable<SpikeBin> {
     const cfg = opts.config ?? loadLslConfig();
     const counts = new Float64Array(opts.nIn);
     const bin: SpikeBin = { seq: -1, timestamp: 0, counts, binMs: opts.binMs, streamId: '', receivedNs: 0 };
-    let lastLocalTs = NaN;
+    const sequencer = new BinSequencer(period);
     let streamId = '';
     const watchdog = opts.watchdog ?? Math.max(2, 50 * period);
     const inlet = new LslInlet({
@@ -97,14 +127,7 @@ export function lslSource(opts: LslSourceOptions): Observable<SpikeBin> {
       onSample: (ts, numbers, _strings, receivedNs) => {
         counts.set(numbers);
         // Gaps are judged on this machine's clock so an outlet restarted elsewhere still lines up.
-        const local = ts + inlet.timeCorrection();
-        let step = 1;
-        if (lastLocalTs === lastLocalTs) {
-          const bins = Math.round((local - lastLocalTs) / period);
-          if (bins > 1 && local - lastLocalTs > 1.5 * period) step = bins;
-        }
-        lastLocalTs = local;
-        bin.seq += step;
+        bin.seq = sequencer.next(ts + inlet.timeCorrection());
         bin.timestamp = ts;
         bin.streamId = streamId;
         bin.receivedNs = receivedNs;

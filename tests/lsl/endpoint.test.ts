@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstValueFrom } from 'rxjs';
 import { LiblslPeer, testConfigPath } from './support/liblsl.js';
-import { checkBinnedStream, lslSource, lslVelocitySink, parseLslUri, toLocalClock } from '../../streams/lsl/endpoint.js';
+import { BinSequencer, checkBinnedStream, lslSource, lslVelocitySink, parseLslUri, toLocalClock } from '../../streams/lsl/endpoint.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { makeStreamInfo, describeChannels } from '../../streams/stream-info.js';
 import type { SpikeBin } from '../../streams/types.js';
@@ -24,6 +24,26 @@ test('lsl:// URIs: selectors in the authority (case kept), options in the query,
   assert.throws(() => parseLslUri(new URL('lsl://nme=x')), /unknown stream selector "nme"/);
   assert.throws(() => parseLslUri(new URL('lsl://name=x?bogus=1')), /unknown option "bogus"/);
   assert.throws(() => parseLslUri(new URL(`lsl://?pred=${encodeURIComponent('name=')}`)), /query/);
+});
+
+test('BinSequencer: jitter under half a bin is no gap; missing bins are; backwards jumps re-anchor; drift is followed', () => {
+  const p = 0.02;
+  const seqOf = (ts: number[]): number[] => { const s = new BinSequencer(p); return ts.map((t) => s.next(t)); };
+  // Push-time stamps with jitter, including a late sample followed by a catch-up one.
+  assert.deepEqual(seqOf([100, 100.029, 100.041, 100.06, 100.08, 100.108, 100.119]), [0, 1, 2, 3, 4, 5, 6]);
+  // Bins 3..7 never arrived.
+  assert.deepEqual(seqOf([100, 100.02, 100.04, 100.16, 100.18]), [0, 1, 2, 8, 9]);
+  // The source clock jumped back (e.g. another machine): counting goes on, then the grid re-anchors.
+  assert.deepEqual(seqOf([100, 100.02, 50, 50.02, 50.04, 50.1]), [0, 1, 2, 3, 4, 7]);
+  // A source 0.1 % slow against its nominal rate for 20000 bins: no false gaps.
+  const s = new BinSequencer(p);
+  let last = -1;
+  for (let k = 0; k < 20000; k++) last = s.next(k * p * 1.001 + (k % 3) * 0.004);
+  assert.equal(last, 19999);
+  // And 0.1 % fast: still one per sample.
+  const f = new BinSequencer(p);
+  for (let k = 0; k < 20000; k++) last = f.next(k * p * 0.999);
+  assert.equal(last, 19999);
 });
 
 test('the binned-count convention: channel count, format, rate and <binning><bin_ms> are checked against the model', () => {

@@ -228,6 +228,47 @@ def resolve_op(r):
     return {'infos': xs}
 
 
+def stream(r):
+    """Benchmark rig: pushes `count` samples at `rate` Hz, each stamped with lsl_local_clock() at the push."""
+    o, fmt, n = outlets[r['id']]
+    rate = float(r['rate'])
+    count = int(r['count'])
+    base = [int(v) for v in r.get('values', [1] * n)]
+    arr = (CT[fmt] * n)(*base)
+    fn = getattr(lib, 'lsl_push_sample_%stp' % SUF[fmt])
+    period = 1.0 / rate
+    t_next = lib.lsl_local_clock()
+    first = None
+    for i in range(count):
+        now = lib.lsl_local_clock()
+        if t_next > now:
+            time.sleep(t_next - now)
+        arr[0] = i % 100
+        ts = lib.lsl_local_clock()
+        if first is None:
+            first = ts
+        fn(o, arr, ts, 1)
+        t_next += period
+    return {'pushed': count, 'first': first, 'last': ts}
+
+
+def record(r):
+    """Benchmark receiver: pulls one sample at a time; returns each timestamp and its local arrival time."""
+    inl, fmt, n = inlets[r['id']]
+    want = int(r['n'])
+    deadline = lib.lsl_local_clock() + float(r['timeout'])
+    buf = (CT[fmt] * n)()
+    ec = C.c_int(0)
+    fn = getattr(lib, 'lsl_pull_sample_%s' % SUF[fmt])
+    ts_out, at_out = [], []
+    while len(ts_out) < want and lib.lsl_local_clock() < deadline:
+        ts = fn(inl, buf, n, 0.2, C.byref(ec))
+        if ts != 0.0:
+            at_out.append(lib.lsl_local_clock())
+            ts_out.append(ts)
+    return {'ts': ts_out, 'at': at_out}
+
+
 def handle(r):
     op = r['op']
     if op == 'clock':
@@ -258,6 +299,10 @@ def handle(r):
         inl, _, _ = inlets.pop(r['id'])
         lib.lsl_destroy_inlet(inl)
         return {}
+    if op == 'stream':
+        return stream(r)
+    if op == 'record':
+        return record(r)
     if op == 'sleep':
         time.sleep(float(r['s']))
         return {}
