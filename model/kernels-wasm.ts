@@ -77,8 +77,8 @@ export function arenaLayout(lengths: readonly number[]): { offsets: number[]; en
   for (const n of lengths) {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`kernel buffer length must be a non-negative integer, got ${n}`);
     offsets.push(p);
-    p = (p + n * 4 + PAD + 15) & ~15;
-    if (p > 2 ** 31) throw new WasmKernelError('EWASMMEM', `kernel buffers need more than 2 GiB of WebAssembly memory`);
+    p = Math.ceil((p + n * 4 + PAD) / 16) * 16;
+    if (p > 2 ** 31) throw new WasmKernelError('EWASMMEM', 'kernel buffers need more than 2 GiB of WebAssembly memory');
   }
   return { offsets, end: p };
 }
@@ -96,7 +96,13 @@ export const wasmKernels: KernelFactory = (lengths: readonly number[]): KernelAr
   const memory = ex.memory;
   const pages = Math.ceil(end / PAGE);
   const have = memory.buffer.byteLength / PAGE;
-  if (pages > have) memory.grow(pages - have);
+  if (pages > have) {
+    try {
+      memory.grow(pages - have);
+    } catch (e) {
+      throw new WasmKernelError('EWASMMEM', `cannot allocate ${pages} pages of WebAssembly memory: ${(e as Error).message}`);
+    }
+  }
   // From here on the memory never grows: the kernels do not allocate, so these views stay attached.
   const heap = memory.buffer;
   const buffers = lengths.map((n, i) => new Float32Array(heap, offsets[i], n));
