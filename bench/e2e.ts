@@ -4,10 +4,12 @@
  *   m1x   preset M (192 channels, 20 ms bins), `--minutes` of bins at 1×: p99, max, lost bins
  *   mmax  the same model and recording at --speed max (windowed): sustained bins/s
  *   c1024 1024 input channels at 1 ms bins with preset S's other dimensions, `--seconds` at 1×:
- *         deadline-miss fraction, and the daemon's heap before the first bin and after the last
- *         (gc() in the daemon via bench/heap-probe.ts on SIGUSR2, never while bins flow)
+ *         deadline-miss fraction, and the daemon's heap before the first bin, at 20 % and after
+ *         the last (gc() in the daemon via bench/heap-probe.ts on SIGUSR2)
+ *   echo  the same path with the daemon replaced by a bare ZeroMQ echo (this file, --echo): what
+ *         the transport and the two processes cost without the filter, for comparison
  *
- *   node dist/bench/e2e.js [--minutes 10] [--seconds 60] [--max-bins 30000] [--only m1x,mmax,c1024] [--quick]
+ *   node dist/bench/e2e.js [--minutes 10] [--seconds 60] [--max-bins 30000] [--only m1x,mmax,c1024,echo] [--quick]
  *
  * Each phase starts a fresh `langevind run` and a separate `langevind replay` process; the
  * recording is a synthetic Poisson session (a few minutes, looped by --bins). Writes
@@ -19,15 +21,54 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Subscriber, XPublisher } from 'zeromq';
 import { preset, type ModelConfig } from '../model/config.js';
 import { initWeights, mulberry32, poisson } from '../model/init.js';
 import { makeModel, saveModel } from '../model/model-file.js';
+import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../streams/proto.js';
 import { describeChannels, makeStreamInfo } from '../streams/stream-info.js';
+import { monotonicNs } from '../streams/types.js';
 import { writeXdf } from '../streams/xdf/writer.js';
 import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
 import type { ReplayReport } from '../daemon/report/replay-report.js';
 
 const PROBE = pathToFileURL(fileURLToPath(new URL('./heap-probe.js', import.meta.url))).href;
+const SELF = fileURLToPath(import.meta.url);
+
+/**
+ * `e2e.js --echo IN OUT`: a bare stand-in for the daemon. SUB connects to IN (topic spikes), XPUB
+ * binds OUT (topic velocity), and every SpikeBin goes straight back as a Decoded with the same seq,
+ * stamped like the daemon stamps, with no filter in between.
+ */
+async function echo(input: string, output: string): Promise<void> {
+  const sub = new Subscriber({ receiveHighWaterMark: 100_000, linger: 0 });
+  const pub = new XPublisher({ sendHighWaterMark: 100_000, sendTimeout: 0, linger: 0 });
+  sub.subscribe('spikes');
+  sub.connect(input.replace('zmq+', ''));
+  await pub.bind(output.replace('zmq+', ''));
+  const reader = new SpikeBinReader();
+  const writer = new DecodedWriter();
+  const bin = newSpikeBin();
+  const dec = newDecoded(2);
+  dec.modelId = 'echo';
+  const topic = Buffer.from('velocity');
+  process.on('SIGINT', () => {
+    sub.close();
+    pub.close();
+  });
+  process.stderr.write(JSON.stringify({ level: 'info', msg: 'ready' }) + '\n');
+  for await (const [, payload] of sub) {
+    const t = monotonicNs();
+    if (!payload || reader.read(payload, bin)) continue;
+    dec.seq = bin.seq;
+    dec.timestamp = bin.timestamp;
+    dec.receivedNs = t;
+    dec.decodedNs = t;
+    dec.sentNs = monotonicNs();
+    // A fresh copy: zeromq keeps a reference to payloads over 128 bytes until it has sent them.
+    await pub.send([topic, Buffer.from(writer.encode(dec))]);
+  }
+}
 
 /** Poisson counts with slowly varying rates (a few sinusoids per channel): realistic sparsity, no simulator needed. */
 function syntheticSession(path: string, channels: number, binMs: number, bins: number, seed: number): void {
@@ -79,7 +120,7 @@ interface PhaseResult {
   heap?: { before: Record<string, number>; mid?: Record<string, number>; after: Record<string, number>; growth_bytes: number; steady_growth_bytes?: number };
 }
 
-async function phase(dir: string, o: { name: string; cfg: ModelConfig; recordingBins: number; bins: number; speed: string; window?: number; heap?: boolean }): Promise<PhaseResult> {
+async function phase(dir: string, o: { name: string; cfg: ModelConfig; recordingBins: number; bins: number; speed: string; window?: number; heap?: boolean; echo?: boolean }): Promise<PhaseResult> {
   const model = join(dir, `${o.name}.safetensors`);
   saveModel(model, makeModel(o.cfg, initWeights(o.cfg, 1)));
   const rec = join(dir, `${o.name}.xdf`);
@@ -88,10 +129,12 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
   const input = `zmq+tcp://127.0.0.1:${pIn}`;
   const output = `zmq+tcp://127.0.0.1:${pOut}`;
   process.stderr.write(`e2e ${o.name}: n_in ${o.cfg.n_in}, ${o.cfg.bin_ms} ms bins, ${o.bins} bins at speed ${o.speed}\n`);
-  const daemon = await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0'], {
-    nodeArgs: ['--expose-gc', '--import', PROBE],
-    readyTimeoutMs: 60_000,
-  });
+  const daemon = o.echo
+    ? await startDaemon(['--echo', input, output], { script: SELF, readyTimeoutMs: 60_000 })
+    : await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0'], {
+      nodeArgs: ['--expose-gc', '--import', PROBE],
+      readyTimeoutMs: 60_000,
+    });
   let replay: ReplayReport;
   let heap: PhaseResult['heap'];
   let stopped!: Awaited<ReturnType<DaemonHandle['stop']>>;
@@ -126,16 +169,19 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
 }
 
 async function main(): Promise<void> {
-  const { values: v } = parseArgs({
+  const { values: v, positionals } = parseArgs({
     options: {
       minutes: { type: 'string', default: '10' },
       seconds: { type: 'string', default: '60' },
       'max-bins': { type: 'string', default: '30000' },
-      only: { type: 'string', default: 'm1x,mmax,c1024' },
+      only: { type: 'string', default: 'echo,m1x,mmax,c1024' },
+      echo: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO_ROOT, 'bench/results/e2e.json') },
     },
+    allowPositionals: true,
   });
+  if (v.echo) return echo(positionals[0], positionals[1]);
   const quick = v.quick;
   const minutes = quick ? 0.25 : Number(v.minutes);
   const seconds = quick ? 5 : Number(v.seconds);
@@ -146,6 +192,10 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
   try {
     const m = preset('M', { n_in: 192, bin_ms: 20 });
+    if (only.has('echo')) {
+      const bins = Math.round((Math.min(minutes, 1) * 60_000) / 20);
+      results.echo = await phase(dir, { name: 'echo', cfg: m, recordingBins: 6000, bins, speed: '1', echo: true });
+    }
     if (only.has('m1x')) {
       const bins = Math.round((minutes * 60_000) / 20);
       const p = await phase(dir, { name: 'm1x', cfg: m, recordingBins: 6000, bins, speed: '1' });

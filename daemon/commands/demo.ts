@@ -61,8 +61,12 @@ export interface DaemonHandle {
  * Starts `langevind run <args>` as a child process and resolves once it logs "ready"; rejects
  * (with its last log lines) if it exits first or stays silent for `readyTimeoutMs`.
  */
-export function startDaemon(args: string[], opts: { readyTimeoutMs?: number; nodeArgs?: string[]; onLog?: (rec: Record<string, unknown>) => void } = {}): Promise<DaemonHandle> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI_PATH, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startDaemon(
+  args: string[],
+  opts: { readyTimeoutMs?: number; nodeArgs?: string[]; onLog?: (rec: Record<string, unknown>) => void; /** Instead of `cli.js run`: another script that logs "ready" the same way. */ script?: string } = {},
+): Promise<DaemonHandle> {
+  const argv = opts.script ? [opts.script, ...args] : [CLI_PATH, 'run', ...args];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stdout = '';
   let errBuf = '';
