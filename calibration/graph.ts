@@ -131,6 +131,38 @@ export function potentialMatrix(kernel: tf.Tensor, C: number, L: number): tf.Ten
   return tf.add(A, tf.transpose(A)) as tf.Tensor2D;
 }
 
+/** The Langevin transition in row form: [z_t, v_t] = [z_{t−1}, v_{t−1}] M + [0, √(2γ) ε_t]. */
+export function transitionMatrix(cfg: ModelConfig, kernel: tf.Tensor): tf.Tensor2D {
+  const { C, L, D } = dims(cfg);
+  const G = potentialMatrix(kernel, C, L);
+  const g = cfg.gamma;
+  const dt = cfg.step;
+  const I = tf.eye(D);
+  return tf.concat([
+    tf.concat([I, tf.mul(-(1 - g) * dt, G)], 1),
+    tf.concat([tf.mul(dt, I), tf.mul(1 - g, I)], 1),
+  ], 0) as tf.Tensor2D;
+}
+
+/**
+ * log ‖M^(2^k)‖_F by repeated squaring with renormalisation (no overflow). Training windows are
+ * short, but the daemon runs the filter for hours from one reset: an indefinite potential (U is
+ * a product of two linear forms, so it usually is) gives the transition an eigenvalue above 1 and
+ * z grows exponentially online, invisible to a 32-bin window. Penalising this growth over 2^k
+ * bins keeps the learned dynamics stable over a session.
+ */
+export function logGrowth(M: tf.Tensor2D, k: number): tf.Scalar {
+  let A: tf.Tensor2D = M;
+  let logScale: tf.Tensor = tf.scalar(0);
+  for (let i = 0; i < k; i++) {
+    const sq = mm(A, A);
+    const n = tf.sqrt(tf.add(tf.sum(tf.square(sq)), 1e-30));
+    logScale = tf.add(tf.mul(2, logScale), tf.log(n));
+    A = tf.div(sq, n) as tf.Tensor2D;
+  }
+  return logScale as tf.Scalar;
+}
+
 /** Additive attention bias [T, T]: bin t sees bins t−W+1 … t. */
 export function bandMask(T: number, W: number): tf.Tensor2D {
   const m = new Float32Array(T * T);
@@ -140,7 +172,7 @@ export function bandMask(T: number, W: number): tf.Tensor2D {
 
 /** The forward pass; call inside tf.tidy (or a gradient closure). x: counts [B, T, N_in], float32. */
 export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: ForwardOptions): ForwardOutput {
-  const { nIn, nOut, H, D, C, L, d, heads, headDim, W } = dims(cfg);
+  const { nIn, nOut, H, D, d, heads, headDim, W } = dims(cfg);
   const [B, T] = x.shape;
   const { sample, dropout } = opts;
   const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 31));
@@ -179,14 +211,8 @@ export function forward(cfg: ModelConfig, p: Params, x: tf.Tensor3D, opts: Forwa
   let kl = tf.add(klStdNormal(zMu, zLv), klStdNormal(vMu, vLv)) as tf.Tensor1D;
 
   // 3. Langevin steps, linear in s = [z, v] (∇U is linear): s_t = s_{t−1} M + [0, √(2γ) ε_t].
-  const G = potentialMatrix(p['potential.kernel'], C, L);
   const g = cfg.gamma;
-  const dt = cfg.step;
-  const I = tf.eye(D);
-  const M = tf.concat([
-    tf.concat([I, tf.mul(-(1 - g) * dt, G)], 1),
-    tf.concat([tf.mul(dt, I), tf.mul(1 - g, I)], 1),
-  ], 0) as tf.Tensor2D;
+  const M = transitionMatrix(cfg, p['potential.kernel']);
   let force: tf.Tensor2D[] = [];
   if (T > 1) {
     const hRest = tf.reshape(tf.slice(hUse, [0, 1, 0], [B, T - 1, H]), [B * (T - 1), H]) as tf.Tensor2D;

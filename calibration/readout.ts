@@ -7,6 +7,7 @@ import type { FeatureSource, ModelConfig, VelocityFeatures } from '../model/conf
 import { dims } from '../model/config.js';
 import { OnlineFilter } from '../model/filter.js';
 import { makeModel } from '../model/model-file.js';
+import { CalibrationError } from './errors.js';
 import { hcat, lagged, mat, type Mat, ridgeCv, type RidgeCv } from './linear.js';
 
 export type SourceMats = Record<FeatureSource, Mat>;
@@ -83,10 +84,15 @@ export function chooseReadout(src: SourceMats, velocity: Mat, labelled: boolean[
   const candidates: ReadoutChoice['candidates'] = [];
   for (const vf of candidateFeatures(window)) {
     const X = designMatrix(src, vf);
+    if (!X.data.every(Number.isFinite)) {
+      log?.(`readout [${vf.sources.join(', ')}] × ${vf.lags} lag(s): skipped, the features are not finite over the training run`);
+      continue;
+    }
     const ridge = ridgeCv(X, velocity, { valid: labelled });
     candidates.push({ features: vf, cvR2: ridge.cvR2, alpha: ridge.alpha });
     log?.(`readout [${vf.sources.join(', ')}] × ${vf.lags} lag(s): ${X.cols} features, CV R² ${ridge.cvR2.toFixed(3)} (alpha ${ridge.alpha})`);
     if (!best || ridge.cvR2 > best.ridge.cvR2 + 0.005) best = { features: vf, ridge, candidates };
   }
-  return best!;
+  if (!best) throw new CalibrationError('EDIVERGED', 'every readout feature set is non-finite over the continuous training run: the latent dynamics are unstable');
+  return best;
 }
