@@ -51,6 +51,8 @@ interface Result {
   alloc_window_steps: number;
   gc_in_alloc_window: number;
   control_bytes_per_object: number;
+  /** 1-minute load average when this row's run ended (the machine is shared; high load inflates the tail). */
+  loadavg_1m: number;
 }
 
 const CHILD_FLAGS = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
@@ -91,7 +93,7 @@ function bytesPerIteration(fn: (n: number) => void, M: number): number {
   return slopes.sort((x, y) => x - y)[1];
 }
 
-async function child(name: PresetName, backend: string, bins: number): Promise<Result> {
+async function child(name: PresetName, backend: string, bins: number): Promise<Omit<Result, 'loadavg_1m'>> {
   const kernels: KernelFactory = backend === 'wasm' ? wasmKernels : tsKernels;
   const cfg = preset(name);
   const model = makeModel(cfg, initWeights(cfg, 1));
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
   const available = wanted.filter((b) => b === 'ts' || (b === 'wasm' && wasmKernelsAvailable()));
   for (const b of wanted) if (!available.includes(b)) process.stderr.write(`bench step: backend ${b} not available, skipped\n`);
   const self = fileURLToPath(import.meta.url);
+  const startLoad = round1(loadavg()[0]);
   const results: Result[] = [];
   for (const p of presets) {
     dims(preset(p)); // fail early on an unknown preset
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
       const n = p === 'P' && b === 'ts' ? Math.min(bins, 2000) : bins;
       const r = spawnSync(process.execPath, [...CHILD_FLAGS, self, '--child', '--preset', p, '--backend', b, '--bins', String(n)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`bench step: ${p}/${b} failed: ${r.stderr}`);
-      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
+      const res = { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Result), loadavg_1m: round1(loadavg()[0]) };
       results.push(res);
       process.stdout.write(
         `${p} ${res.backend.padEnd(4)}  p50 ${res.p50_us} µs  p99 ${res.p99_us} µs  p99.9 ${res.p999_us} µs  max ${res.max_us} µs  ` +
@@ -181,7 +184,9 @@ async function main(): Promise<void> {
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
-    loadavg_1m: round1(loadavg()[0]),
+    cores_note: 'one filter per process, one core; the load average (per row) says how busy the other core(s) were',
+    loadavg_1m_start: startLoad,
+    loadavg_1m_end: round1(loadavg()[0]),
     method:
       'latency: performance.now() around each step after warm-up; allocation: slope of v8 used_heap_size growth (after gc()) ' +
       'between windows of M and 4M steps, median of 3, fixed 64 MiB young generation; control = one small object per iteration',

@@ -14,6 +14,7 @@ export type ModelFileErrorCode =
   | 'EMISSING' // a tensor the config needs is absent
   | 'ESHAPE' // a tensor has the wrong shape
   | 'EUNEXPECTED' // a tensor the model does not use
+  | 'EVALUE' // a weight is NaN or infinite
   | 'ENOTFOUND'; // the file cannot be read
 
 export class ModelFileError extends Error {

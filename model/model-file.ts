@@ -40,6 +40,8 @@ function checkWeights(config: ModelConfig, tensors: Map<string, { shape: number[
     if (!t) throw new ModelFileError('EMISSING', `model: tensor "${name}" is missing (expected shape [${shape.join(', ')}])`);
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))
       throw new ModelFileError('ESHAPE', `model: tensor "${name}" has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
+    for (let i = 0; i < t.data.length; i++)
+      if (!Number.isFinite(t.data[i])) throw new ModelFileError('EVALUE', `model: tensor "${name}" holds ${t.data[i]} at flat index ${i}`);
     weights[name] = t.data;
   }
   for (const name of tensors.keys())

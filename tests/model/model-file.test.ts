@@ -134,6 +134,9 @@ test('refuses a missing tensor, a mis-shaped tensor and an unknown tensor', () =
   const extra = new Map(Object.entries(shapes).map(([k, s]) => [k, { shape: s, data: w[k] }]));
   extra.set('decoder.extra', { shape: [1], data: new Float32Array(1) });
   refuses(writeSafetensors(extra, model.metadata), 'EUNEXPECTED', /decoder\.extra/);
+  const nan = new Map(Object.entries(shapes).map(([k, s]) => [k, { shape: s, data: w[k].slice() }]));
+  nan.get('decoder.norm2.bias')!.data[3] = NaN;
+  refuses(writeSafetensors(nan, model.metadata), 'EVALUE', /"decoder\.norm2\.bias" holds NaN at flat index 3/);
 });
 
 test('refuses an unknown or missing format, and a bad config', () => {
