@@ -8,8 +8,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { makeStreamInfo, streamInfoElement, streamInfoToXml, type ChannelFormat, type StreamInfo } from '../stream-info.js';
-import { element, type XmlElement } from '../xml.js';
+import { makeStreamInfo, streamInfoElement, type ChannelFormat, type StreamInfo } from '../stream-info.js';
+import { element, serializeXml, type XmlElement } from '../xml.js';
 import { localClock } from './clock.js';
 import { bindAddress, isIpv6, isMulticastOrBroadcast, loadLslConfig, type LslConfig } from './config.js';
 import {
@@ -77,9 +77,9 @@ export class LslOutlet {
     private readonly maxBufferedSamples: number,
   ) {
     this.info = info;
-    this.fullElement = streamInfoElement(info);
-    this.shortXml = streamInfoToXml(info, true);
-    this.fullXml = streamInfoToXml(info);
+    this.fullElement = withLegacySrate(streamInfoElement(info), info.nominalSrate);
+    this.shortXml = serializeXml(withLegacySrate(streamInfoElement(info, true), info.nominalSrate));
+    this.fullXml = serializeXml(this.fullElement);
     this.slot = info.channelFormat === 'string' ? 0 : numericSampleSize(info.channelFormat, info.channelCount);
     this.ring = Buffer.alloc(this.slot * RING_SLOTS);
     server.on('connection', (s) => this.onConnection(s));
@@ -338,6 +338,18 @@ export class LslOutlet {
     sock.on('data', () => undefined);
     for (const w of this.waiters.splice(0)) w();
   }
+}
+
+/**
+ * nominal_srate as liblsl 1.12 wrote it (boost lexical_cast: `50`, `0`, `0.10000000000000001`)
+ * instead of 1.14+'s `50.00000000000000`. Every version parses either, but a 1.12 inlet recovers a
+ * restarted stream with the clause nominal_srate='50', an XPath *string* comparison that only this
+ * form satisfies; 1.13+ recovery queries have no srate clause.
+ */
+function withLegacySrate(info: XmlElement, srate: number): XmlElement {
+  const el = info.children.find((c) => c.name === 'nominal_srate');
+  if (el) el.text = Number.isInteger(srate) ? String(srate) : srate.toPrecision(17).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return info;
 }
 
 async function openResponders(cfg: LslConfig, host: string): Promise<dgram.Socket[]> {

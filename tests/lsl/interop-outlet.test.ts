@@ -139,3 +139,27 @@ test('a liblsl 1.00 inlet decodes our negative integers (archive var-ints: -1 is
     await outlet.close();
   }
 });
+
+test('our outlet restarted with the same source_id → a liblsl 1.12 inlet recovers onto it', async () => {
+  const name = uniq('again');
+  const mk = () => LslOutlet.create({ name, type: 'Velocity', channelCount: 2, channelFormat: 'float32', nominalSrate: 50, sourceId: `sid-${name}`, config: loadLslConfig() });
+  let outlet = await mk();
+  const peer = new LiblslPeer();
+  try {
+    await peer.ready;
+    const r = await peer.request<{ id: number }>({ op: 'inlet', prop: 'name', value: name, timeout: 5 });
+    assert.ok(await outlet.waitForConsumers(5000));
+    outlet.push([1, 1], 1);
+    assert.equal((await peer.request<Pulled>({ op: 'pull', id: r.id, n: 1, timeout: 5 })).samples.length, 1);
+    await outlet.close();
+    outlet = await mk();
+    // liblsl 1.12's recovery query carries nominal_srate='50' (compared as a string).
+    assert.ok(await outlet.waitForConsumers(15000), 'liblsl reconnected to the new outlet');
+    outlet.push([2, 2], 2);
+    const got = await peer.request<Pulled>({ op: 'pull', id: r.id, n: 1, timeout: 5 });
+    assert.deepEqual(got.samples.map((s) => s.values), [[2, 2]]);
+  } finally {
+    await peer.quit();
+    await outlet.close();
+  }
+});
