@@ -26,6 +26,10 @@ export interface StepOutput {
   logRates: Float32Array;
   z: Float32Array;
   v: Float32Array;
+  /** Encoder state h_t (width H). */
+  h: Float32Array;
+  /** Decoder output o_t (width d = 2D + H), the input of the rate readout. */
+  o: Float32Array;
 }
 
 /** The filter's complete state between bins; restore() on a filter of the same model resumes exactly. */
@@ -211,7 +215,7 @@ export class OnlineFilter {
       this.srcOffsets[j] = off;
       off += [nOut, nOut, D, D, H, d][SRC_CODE[srcs[j]]];
     }
-    this.out = { velocity: this.velocity, logRates: this.logRates, z: this.z, v: this.v };
+    this.out = { velocity: this.velocity, logRates: this.logRates, z: this.z, v: this.v, h: this.h, o: this.o };
   }
 
   /** Bins stepped since construction or the last reset(). */

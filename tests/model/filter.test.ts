@@ -8,21 +8,14 @@ import { backends, poissonCounts, randomModel, relErr, smallConfig } from './hel
 
 const TOL = 1e-4;
 
-interface Trace {
-  velocity: Float32Array[];
-  logRates: Float32Array[];
-  z: Float32Array[];
-  v: Float32Array[];
-}
-const emptyTrace = (): Trace => ({ velocity: [], logRates: [], z: [], v: [] });
+const KEYS = ['velocity', 'logRates', 'z', 'v', 'h', 'o'] as const;
+type Trace = Record<(typeof KEYS)[number], Float32Array[]>;
+const emptyTrace = (): Trace => ({ velocity: [], logRates: [], z: [], v: [], h: [], o: [] });
 function record(tr: Trace, o: StepOutput): void {
-  tr.velocity.push(o.velocity.slice());
-  tr.logRates.push(o.logRates.slice());
-  tr.z.push(o.z.slice());
-  tr.v.push(o.v.slice());
+  for (const k of KEYS) tr[k].push(o[k].slice());
 }
 function assertClose(tr: Trace, ref: ReferenceOutput, what: string): void {
-  for (const k of ['velocity', 'logRates', 'z', 'v'] as const) {
+  for (const k of KEYS) {
     const err = relErr(tr[k], ref[k]);
     assert.ok(err <= TOL, `${what}: ${k} relative error ${err} > ${TOL}`);
   }
@@ -92,7 +85,7 @@ for (const [bname, kernels] of backends()) {
       const tr = emptyTrace();
       for (let t = cut; t < counts.length; t++) record(tr, f.step(counts[t]));
       const tail = (r: ReferenceOutput): ReferenceOutput => ({
-        velocity: r.velocity.slice(cut), logRates: r.logRates.slice(cut), z: r.z.slice(cut), v: r.v.slice(cut), h: [], o: [],
+        velocity: r.velocity.slice(cut), logRates: r.logRates.slice(cut), z: r.z.slice(cut), v: r.v.slice(cut), h: r.h.slice(cut), o: r.o.slice(cut),
       });
       assertClose(tr, tail(ref), 'after restore');
       const g = new OnlineFilter(model, { kernels });
@@ -118,7 +111,7 @@ test('ts and wasm kernels agree on preset S over 100 bins', { skip: backends().l
     record(ta, fa.step(c));
     record(tb, fb.step(c));
   }
-  for (const k of ['velocity', 'logRates', 'z', 'v'] as const) assert.ok(relErr(tb[k], ta[k]) <= TOL, k);
+  for (const k of KEYS) assert.ok(relErr(tb[k], ta[k]) <= TOL, k);
 });
 
 test('preset S matches the reference over 40 bins (ts kernels)', async () => {
