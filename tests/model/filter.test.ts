@@ -31,6 +31,7 @@ const configs: [string, ModelConfig][] = [
     n_in: 9, n_out: 9, hidden: 7, latent: 8, osc_channels: 4, heads: 1, ff: 12, window: 5, corrections: false,
     velocity_features: { sources: ['log_rates', 'o', 'v'], lags: 2 },
   })],
+  ['window 1 (attends to itself only), head width 1', smallConfig({ window: 1, heads: 18, corrections: false })],
   ['preset-S-like widths, C=1', smallConfig({
     n_in: 24, n_out: 32, hidden: 20, latent: 16, osc_channels: 1, heads: 4, ff: 33, window: 7,
     velocity_features: { sources: ['rates'], lags: 7 },
