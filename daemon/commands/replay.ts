@@ -100,6 +100,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
   const sub = new Subscriber({ receiveHighWaterMark: 100_000, linger: 0 });
   const pub = new XPublisher({ sendHighWaterMark: 100_000, sendTimeout: 0, linger: 1000 });
   let pacer: ReturnType<typeof pace> | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
   try {
     // 1. Our SUB joins the daemon's output; the subscription follows the handshake at once.
     sub.subscribe(VELOCITY_TOPIC);
@@ -141,6 +142,17 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
     let lastProgress = t0;
     let wake: (() => void) | undefined;
     const window = o.window ?? 256;
+    // At speed max a lost decode would hold its window slot forever: after a second without any
+    // decode, what is outstanding is written off and sending resumes (the report counts it lost).
+    let writtenOff = 0;
+    let lastRecvMs = performance.now();
+    const inFlight = (): number => sent - received - writtenOff;
+    stallTimer = speed === 'max' ? setInterval(() => {
+      if (performance.now() - lastRecvMs > 1000 && inFlight() > 0) {
+        writtenOff = sent - received;
+        pacer?.resume();
+      }
+    }, 100) : undefined;
     const receiving = (async () => {
       try {
         for await (const frames of sub) {
@@ -174,7 +186,8 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
             const j = (seq % rec.bins) * truthK;
             for (let a = 0; a < truthK; a++) r2.add(a, dec.velocity[a], rec.kinematics.velocity[j + a]);
           }
-          if (speed === 'max' && sent - received < window / 2) pacer?.resume();
+          lastRecvMs = performance.now();
+          if (speed === 'max' && inFlight() < window / 2) pacer?.resume();
           if (received === count) wake?.();
           if (o.onProgress && performance.now() - lastProgress >= 1000) {
             lastProgress = performance.now();
@@ -205,7 +218,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
             pacer?.stop();
             reject(new ReplayCliError('EREPLAYSOCKET', `replay: send failed at seq ${i}: ${err.message}`));
           });
-          return speed !== 'max' || sent - received < window;
+          return speed !== 'max' || inFlight() < window;
         },
         done: () => {
           o.signal?.removeEventListener('abort', onAbort);
@@ -227,6 +240,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
     sub.close();
     await receiving;
   } finally {
+    clearInterval(stallTimer);
     pacer?.stop();
     if (!sub.closed) sub.close();
     if (!pub.closed) pub.close();
