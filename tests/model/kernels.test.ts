@@ -1,5 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { KernelFactory, Kernels } from '../../model/kernels.js';
 import { gemvTs, packRows4, tsKernels, unpackRows4 } from '../../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../../model/kernels-wasm.js';
@@ -182,4 +187,22 @@ test('wasm gemv refuses buffers from another arena or too short for the shape', 
   x.fill(1);
   k.gemv(y.subarray(1), W.subarray(4), x, null, 2, 4);
   assert.deepEqual(Array.from(y), [0, 4, 4]);
+});
+
+test('without the compiled .wasm, importing the wasm kernels does not throw and wasmKernelsAvailable() is false', () => {
+  // A copy of the compiled modules in a directory with no wasm/kernels.wasm next to them.
+  const dir = mkdtempSync(join(tmpdir(), 'langevind-kernels-'));
+  try {
+    const here = fileURLToPath(new URL('../../model/', import.meta.url));
+    for (const f of ['kernels-wasm.js', 'kernels-ts.js', 'kernels.js']) copyFileSync(join(here, f), join(dir, f));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const script =
+      `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'kernels-wasm.js')).href)});` +
+      `let code = 'none'; try { m.wasmKernels([4]); } catch (e) { code = e.code; }` +
+      `console.log(JSON.stringify({ available: m.wasmKernelsAvailable(), code }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), { available: false, code: 'EWASM' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
