@@ -62,6 +62,7 @@ export class LslOutlet {
   private readonly fullXml: string;
   private readonly ring: Buffer;
   private readonly slot: number;
+  private readonly views: Buffer[];
   private ringPos = 0;
   private closed = false;
   private readonly waiters: (() => void)[] = [];
@@ -82,6 +83,7 @@ export class LslOutlet {
     this.fullXml = serializeXml(this.fullElement);
     this.slot = info.channelFormat === 'string' ? 0 : numericSampleSize(info.channelFormat, info.channelCount);
     this.ring = Buffer.alloc(this.slot * RING_SLOTS);
+    this.views = Array.from({ length: this.slot > 0 ? RING_SLOTS : 0 }, (_, k) => this.ring.subarray(k * this.slot, (k + 1) * this.slot));
     server.on('connection', (s) => this.onConnection(s));
     for (const u of [service, ...responders]) u.on('message', (m, r) => this.onDatagram(u, m, r, u === service));
   }
@@ -173,10 +175,12 @@ export class LslOutlet {
     }
     // Ring slots are reused after RING_SLOTS pushes; a consumer is never more than maxBytes behind
     // (checked above), and maxBytes ≤ (RING_SLOTS/2) slots, so a slot is not rewritten while queued.
-    const off = this.ringPos * this.slot;
-    this.ringPos = (this.ringPos + 1) % RING_SLOTS;
+    const k = this.ringPos;
+    this.ringPos = (k + 1) % RING_SLOTS;
+    const off = k * this.slot;
     const end = encodeSample110(this.ring, off, this.info.channelFormat, values, ts);
-    return this.ring.subarray(off, end);
+    // A full-length view per slot is made once; only deduced-timestamp samples (8 bytes shorter) slice.
+    return end - off === this.slot ? this.views[k] : this.ring.subarray(off, end);
   }
 
   // ---------------- UDP ----------------
