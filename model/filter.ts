@@ -10,7 +10,7 @@
  * matrix–vector products that run on the same kernels as the dense layers.
  */
 import { dims, type Dims, type FeatureSource, type ModelConfig } from './config.js';
-import { InputError, SnapshotError } from './errors.js';
+import { InputError, ModelFileError, SnapshotError } from './errors.js';
 import type { KernelFactory, Kernels } from './kernels.js';
 import { tsKernels } from './kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from './kernels-wasm.js';
@@ -168,7 +168,7 @@ export class OnlineFilter {
       'decoder.norm1.weight', 'decoder.norm1.bias', 'decoder.norm2.weight', 'decoder.norm2.bias',
       'readout.weight', 'readout.bias', 'velocity.weight', 'velocity.bias',
     ];
-    for (const n of wNames) if (!w[n]) throw new Error(`OnlineFilter: model has no tensor "${n}"`);
+    for (const n of wNames) if (!w[n]) throw new ModelFileError('EMISSING', `OnlineFilter: model has no tensor "${n}"`);
     const stateLen = d + 2 * W * d + features;
     const scratch = [nIn, 3 * H, 3 * H, D, D, 3 * d, heads * W, d, d, d, F, d, d, nOut, K];
     const arena = (opts.kernels ?? defaultKernels())([...wNames.map((n) => w[n].length), stateLen, ...scratch]);
