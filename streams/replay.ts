@@ -11,6 +11,7 @@
  * loop), so at 1 ms bins the replay leaves the CPU to the daemon it measures; I/O is then
  * polled at least every ~0.1 ms.
  */
+import { existsSync } from 'node:fs';
 import { Observable } from 'rxjs';
 import { binMs as infoBinMs, channelLabels, type StreamInfo } from './stream-info.js';
 import { monotonicNs, type SpikeBin } from './types.js';
@@ -18,7 +19,7 @@ import { readXdf, type XdfStream } from './xdf/reader.js';
 import { registerSource } from '../daemon/endpoints.js';
 
 export class ReplayError extends Error {
-  constructor(readonly code: 'EREPLAYOPTS' | 'ENOSTREAM' | 'EBADSTREAM' | 'EEMPTY', message: string) {
+  constructor(readonly code: 'EREPLAYOPTS' | 'ENORECORDING' | 'ENOSTREAM' | 'EBADSTREAM' | 'EEMPTY', message: string) {
     super(message);
     this.name = 'ReplayError';
   }
@@ -53,6 +54,7 @@ export interface Recording {
 
 /** Loads the spike stream (by name or type; default the first `SpikeCounts`) and the velocity of the first `Kinematics` stream. */
 export async function loadRecording(path: string, stream?: string): Promise<Recording> {
+  if (!existsSync(path)) throw new ReplayError('ENORECORDING', `replay: no recording at ${path}`);
   const streams = readXdf(path).streams;
   const s = stream
     ? streams.find((x) => x.info.name === stream) ?? streams.find((x) => x.info.type === stream)

@@ -86,7 +86,7 @@ test('bad options and recordings are refused with a code that names the problem'
   assert.throws(() => replaySource({ path: '', speed: 1 }), { code: 'EREPLAYOPTS' });
   const p = writeSession(dir, 'f.xdf', { bins: 3, channels: 2, binMs: 5 });
   await assert.rejects(loadRecording(p, 'EEG'), (e: Error & { code?: string }) => e.code === 'ENOSTREAM' && /M1-binned/.test(e.message));
-  await assert.rejects(firstValueFrom(replaySource({ path: join(dir, 'missing.xdf'), speed: 1 })));
+  await assert.rejects(firstValueFrom(replaySource({ path: join(dir, 'missing.xdf'), speed: 1 })), { code: 'ENORECORDING' });
   const o = replayOptionsFromUri(new URL(`replay://${p}?speed=max&loop=1&stream=M1-binned`));
   assert.deepEqual(o, { path: p, speed: 'max', stream: 'M1-binned', loop: true });
   assert.equal(replayOptionsFromUri(new URL(`replay://${p}`)).speed, 1);
