@@ -54,7 +54,6 @@ export function gemv(y: usize, w: usize, x: usize, b: usize, rows: i32, cols: i3
  * accumulators (one per column of a group of four) keep the additions independent.
  */
 export function gemvPacked(y: usize, w: usize, x: usize, b: usize, rows: i32, cols: i32): void {
-  const blockBytes = <usize>cols << 4;
   const groupEnd = <usize>(cols & ~3) << 2;
   const colEnd = <usize>cols << 2;
   const r4 = rows & ~3;
