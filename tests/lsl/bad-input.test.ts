@@ -113,6 +113,33 @@ test('outlet: garbage, unknown methods, oversized lines and silent clients on th
   }
 });
 
+test('outlet negotiation: a Value-Size that differs falls back to 1.00; Max-Buffer-Length 0 gets the header but no data', async () => {
+  const outlet = await LslOutlet.create({ name: uniq('nego'), channelCount: 1, channelFormat: 'float32', nominalSrate: 10, config: loadLslConfig() });
+  try {
+    const port = outlet.info.v4dataPort;
+    const hdr = (extra: string): string => `LSL:streamfeed/110 ${outlet.info.uid}\r\nNative-Byte-Order: 1234\r\n${extra}Max-Buffer-Length: 100 ; a comment\r\n\r\n`;
+    const odd = await tcpExchange(port, hdr('Value-Size: 3\r\n'), 400);
+    const text = odd.data.toString('latin1');
+    assert.match(text, /^LSL\/110 200 OK\r\nUID: [0-9a-f-]{36}\r\nByte-Order: 1234\r\nSuppress-Subnormals: 0\r\nData-Protocol-Version: 100\r\n\r\n/);
+    const body = odd.data.subarray(text.indexOf('\r\n\r\n') + 4);
+    assert.equal(body.subarray(0, 3).toString('hex'), '7f0109', 'portable archive header');
+    const ok = await tcpExchange(port, hdr('Value-Size: 4\r\n'), 400);
+    assert.match(ok.data.toString('latin1'), /Data-Protocol-Version: 110\r\n\r\n/);
+    assert.equal(ok.data.length, ok.data.toString('latin1').indexOf('\r\n\r\n') + 4 + 2 * 13, 'header then exactly two test patterns');
+    // No buffer requested: liblsl never streams to such a consumer; neither do we.
+    const s = net.connect(port, '127.0.0.1');
+    const seen: Buffer[] = [];
+    s.on('data', (d) => seen.push(d));
+    await new Promise<void>((r) => s.on('connect', () => { s.write(`LSL:streamfeed/110 ${outlet.info.uid}\r\nMax-Buffer-Length: 0\r\n\r\n`); r(); }));
+    await until(() => Buffer.concat(seen).length > 0, 'header');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(outlet.haveConsumers(), false);
+    s.destroy();
+  } finally {
+    await outlet.close();
+  }
+});
+
 function rogueInlet(rogue: RogueOutlet, extra: Partial<ConstructorParameters<typeof LslInlet>[0]> = {}) {
   const events: InletEvent[] = [];
   const samples: number[][] = [];
