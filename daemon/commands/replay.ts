@@ -82,6 +82,8 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
   const to = zmqAddress(toUri, true);
   const from = zmqAddress(fromUri, false);
   const timeoutMs = o.connectTimeoutMs ?? 10_000;
+  const spikesTopic = to.params.get('topic') || SPIKES_TOPIC;
+  const velocityTopic = from.params.get('topic') || VELOCITY_TOPIC;
 
   const sendNs = new Float64Array(count).fill(NaN);
   const recvNs = new Float64Array(count).fill(NaN);
@@ -103,7 +105,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
   let stallTimer: NodeJS.Timeout | undefined;
   try {
     // 1. Our SUB joins the daemon's output; the subscription follows the handshake at once.
-    sub.subscribe(VELOCITY_TOPIC);
+    sub.subscribe(velocityTopic);
     const subReady = new Promise<void>((resolve) => sub.events.on('handshake', () => resolve()));
     try {
       if (from.bind) await sub.bind(from.address);
@@ -127,7 +129,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
       try {
         for await (const [m] of pub) {
           const topic = m.subarray(1).toString();
-          if (m[0] === 1 && SPIKES_TOPIC.startsWith(topic)) subscribed();
+          if (m[0] === 1 && spikesTopic.startsWith(topic)) subscribed();
         }
       } catch {
         /* closing the socket ends the loop */
@@ -214,7 +216,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
           const payload = encodeSpikeBin(bin);
           sent = i + 1;
           sendNs[i] = monotonicNs();
-          pub.send([SPIKES_TOPIC, payload]).catch((err: Error) => {
+          pub.send([spikesTopic, payload]).catch((err: Error) => {
             pacer?.stop();
             reject(new ReplayCliError('EREPLAYSOCKET', `replay: send failed at seq ${i}: ${err.message}`));
           });
