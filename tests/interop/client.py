@@ -4,8 +4,9 @@ by protoc from proto/langevind.proto. Used by tests/interop/python.test.ts.
 
   client.py PB2_DIR codec CASES.json
       CASES.json: {"spike_bins": [{seq, timestamp, counts, bin_ms, stream_id}], "decoded_hex": [hex]}
-      prints {"spike_bins_hex": [...], "decoded": [{...}]}: our serialization of each SpikeBin and
-      our parse of each Decoded message the TypeScript side wrote.
+      prints {"spike_bins_hex": [...], "decoded": [{...}], "decoded_reserialized_hex": [...]}: our
+      serialization of each SpikeBin, and our parse (and re-serialization) of each Decoded message
+      the TypeScript side wrote.
 
   client.py PB2_DIR session PUB_ADDR SUB_ADDR BINS.json EXPECT
       Binds an XPUB on PUB_ADDR (the rig), connects a SUB to SUB_ADDR (the task computer), prints
@@ -44,13 +45,14 @@ def spike_bin(pb2, b):
 def codec(pb2, cases_path):
     with open(cases_path) as f:
         cases = json.load(f)
-    out = {"spike_bins_hex": [], "decoded": []}
+    out = {"spike_bins_hex": [], "decoded": [], "decoded_reserialized_hex": []}
     for b in cases["spike_bins"]:
         out["spike_bins_hex"].append(spike_bin(pb2, b).SerializeToString().hex())
     for h in cases["decoded_hex"]:
         m = pb2.Decoded()
         m.ParseFromString(bytes.fromhex(h))
         out["decoded"].append(decoded_to_dict(m))
+        out["decoded_reserialized_hex"].append(m.SerializeToString().hex())
     print(json.dumps(out))
 
 

@@ -49,7 +49,7 @@ describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { 
     execFileSync('protoc', [`--proto_path=${PROTO_DIR}`, `--python_out=${tmp.dir}`, join(PROTO_DIR, 'langevind.proto')]);
   });
 
-  it('SpikeBin bytes are identical to Python protobuf, and Python reads our Decoded exactly', () => {
+  it('SpikeBin and Decoded bytes are identical to Python protobuf\'s, and Python reads our Decoded exactly', () => {
     const bins = [
       { seq: 1, timestamp: 12.5, counts: [0, 1, 2, 127, 128, 300, 65535, 4294967295], bin_ms: 20, stream_id: 'rig-1' },
       { seq: 2 ** 40 + 3, timestamp: -0.125, counts: Array.from({ length: 192 }, (_, i) => i % 7), bin_ms: 1, stream_id: 'ümlaut-ストリーム' },
@@ -61,7 +61,9 @@ describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { 
     ];
     const cases = join(tmp.dir, 'cases.json');
     writeFileSync(cases, JSON.stringify({ spike_bins: bins, decoded_hex: decodeds.map((d) => Buffer.from(encodeDecoded(d)).toString('hex')) }));
-    const out = JSON.parse(execFileSync(PYTHON, [CLIENT, tmp.dir, 'codec', cases], { encoding: 'utf8' })) as { spike_bins_hex: string[]; decoded: PyDecoded[] };
+    const decodedHex = decodeds.map((d) => Buffer.from(encodeDecoded(d)).toString('hex'));
+    const out = JSON.parse(execFileSync(PYTHON, [CLIENT, tmp.dir, 'codec', cases], { encoding: 'utf8' })) as { spike_bins_hex: string[]; decoded: PyDecoded[]; decoded_reserialized_hex: string[] };
+    assert.deepEqual(out.decoded_reserialized_hex, decodedHex, 'our Decoded bytes are canonical: Python writes the same bytes back');
     for (const [i, b] of bins.entries()) {
       const ours = Buffer.from(encodeSpikeBin({ seq: b.seq, timestamp: b.timestamp, counts: b.counts, binMs: b.bin_ms, streamId: b.stream_id })).toString('hex');
       assert.equal(ours, out.spike_bins_hex[i], `SpikeBin ${i}`);
