@@ -177,6 +177,8 @@ export function loadLslConfig(env: NodeJS.ProcessEnv = process.env): LslConfig {
 
 /** The address our sockets bind: loopback only in machine scope (nothing may leave the host), else ListenAddress or all. */
 export function bindAddress(cfg: LslConfig): string {
+  // Our sockets are IPv4; an IPv6-only rig must say so rather than get a stream nobody can reach.
+  if (cfg.ipv6 === 'force') throw new LslError('ELSLCONFIG', `${cfg.source}: ports.IPv6 = force (IPv6 only) is not supported; langevind speaks LSL over IPv4`);
   if (cfg.resolveScope === 'machine') return '127.0.0.1';
   return cfg.listenAddress || '0.0.0.0';
 }

@@ -71,7 +71,8 @@ export function checkBinnedStream(info: StreamInfo, nIn: number, binMs: number):
  * SpikeBin.seq from sample arrival and timestamps. Each sample is one bin, so seq normally grows by
  * one; the timestamp, measured against a bin grid anchored on earlier samples, reveals bins that
  * never arrived (outlet restart, samples dropped upstream). The grid follows slow drift of the
- * source clock against the nominal rate; jitter under half a bin never counts as a gap; a jump of
+ * source clock against the nominal rate; a stamp less than 3/4 of a bin late (push-time jitter)
+ * never counts as a gap, while a lost bin shows up as a full bin of delay; a jump of
  * more than `resync` bins backwards (or a source clock change) re-anchors the grid.
  */
 export class BinSequencer {
@@ -86,8 +87,9 @@ export class BinSequencer {
       this.base = t - this.seq * p;
       return this.seq;
     }
-    const k = Math.round((t - this.base) / p);
-    if (k > this.seq + 1) this.seq = k;
+    // x ≈ 1 for the next bin; a stamp at least 3/4 of a bin past the next slot means bins are missing.
+    const x = (t - this.base) / p - this.seq;
+    if (x >= 1.75) this.seq += Math.round(x);
     else this.seq++;
     const err = t - (this.base + this.seq * p);
     if (Math.abs(err) > this.resync * p) this.base = t - this.seq * p;

@@ -26,11 +26,13 @@ test('lsl:// URIs: selectors in the authority (case kept), options in the query,
   assert.throws(() => parseLslUri(new URL(`lsl://?pred=${encodeURIComponent('name=')}`)), /query/);
 });
 
-test('BinSequencer: jitter under half a bin is no gap; missing bins are; backwards jumps re-anchor; drift is followed', () => {
+test('BinSequencer: jitter under 3/4 of a bin is no gap; missing bins are; backwards jumps re-anchor; drift is followed', () => {
   const p = 0.02;
   const seqOf = (ts: number[]): number[] => { const s = new BinSequencer(p); return ts.map((t) => s.next(t)); };
   // Push-time stamps with jitter, including a late sample followed by a catch-up one.
-  assert.deepEqual(seqOf([100, 100.029, 100.041, 100.06, 100.08, 100.108, 100.119]), [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(seqOf([100, 100.029, 100.041, 100.06, 100.08, 100.114, 100.119, 100.14]), [0, 1, 2, 3, 4, 5, 6, 7]);
+  // One bin lost, stamped a little early: still seen.
+  assert.deepEqual(seqOf([100, 100.02, 100.04, 100.077, 100.1]), [0, 1, 2, 4, 5]);
   // Bins 3..7 never arrived.
   assert.deepEqual(seqOf([100, 100.02, 100.04, 100.16, 100.18]), [0, 1, 2, 8, 9]);
   // The source clock jumped back (e.g. another machine): counting goes on, then the grid re-anchors.

@@ -57,6 +57,7 @@ test('config: address lists, overrides, TTLOverride, IPv6 modes, and errors that
   const c = configFromText('[multicast]\nResolveScope = link\nLinkAddresses = {255.255.255.255, FF02:1::1}\nTTLOverride = 3\n[ports]\nIPv6 = force\n', 'x');
   assert.deepEqual(c.addresses, ['FF02:1::1']);
   assert.equal(c.ttl, 3);
+  assert.throws(() => bindAddress(c), /IPv6 = force \(IPv6 only\) is not supported/);
   const o = configFromText('[multicast]\nAddressesOverride = {10.0.0.5}\n', 'x');
   assert.deepEqual(o.addresses, ['10.0.0.5']);
   assert.throws(() => configFromText('[multicast]\nResolveScope = planet\n', 'f.cfg'), /f.cfg: multicast.ResolveScope = "planet"/);
