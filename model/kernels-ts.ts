@@ -19,71 +19,75 @@ function checkShape(W: Float32Array, rows: number, cols: number): void {
 }
 
 /**
- * The packed layout of the Kernels contract, in place: row block k (rows 4k…4k+3) becomes
- * [cols][4] (element (4k+i, c) at 4k·cols + 4c + i); the rows % 4 last rows stay row-major.
- * A matrix–vector product then reads the weights as one sequential stream and four rows share
- * every load of x, which is what lets the WebAssembly kernel run near memory bandwidth.
+ * Row blocks of the packed layout: [start row, height] for blocks of eight rows, then one of four
+ * if at least four rows are left; the rows after the last block (at most three) stay row-major.
  */
-export function packRows4(W: Float32Array, rows: number, cols: number): Float32Array {
+function blockRows(rows: number): number {
+  const r8 = rows & ~7;
+  return rows - r8 >= 4 ? r8 + 4 : r8;
+}
+
+/**
+ * Where element (r, c) of a row-major [rows, cols] matrix lives in the packed layout of the
+ * Kernels contract. A block of h rows (h = 8, or 4 for the last block) starting at row r0
+ * occupies [r0·cols, (r0 + h)·cols): first, for each group of four columns g, the h rows' four
+ * values of that group ([cols/4][h][4]), then the cols % 4 trailing columns, column by column
+ * ([cols % 4][h]). The rows below the last block are row-major. A matrix–vector product then
+ * reads the weights as one sequential stream, every x vector load serves h rows, and no lane
+ * shuffles are needed inside the loop.
+ */
+export function packedIndex(r: number, c: number, rows: number, cols: number): number {
+  const blocked = blockRows(rows);
+  if (r >= blocked) return r * cols + c;
+  const r0 = r < (rows & ~7) ? r & ~7 : rows & ~7;
+  const h = r < (rows & ~7) ? 8 : 4;
+  const i = r - r0;
+  const G = cols & ~3;
+  if (c < G) return r0 * cols + (c >> 2) * 4 * h + i * 4 + (c & 3);
+  return r0 * cols + G * h + (c - G) * h + i;
+}
+
+/** Packs a row-major [rows, cols] matrix in place into the layout of packedIndex. */
+export function packBlocked(W: Float32Array, rows: number, cols: number): Float32Array {
   checkShape(W, rows, cols);
-  const full = rows & ~3;
-  const src = W.slice(0, full * cols);
-  for (let r = 0; r < full; r += 4) {
-    const base = r * cols;
-    for (let i = 0; i < 4; i++) {
-      const row = base + i * cols;
-      for (let c = 0; c < cols; c++) W[base + 4 * c + i] = src[row + c];
-    }
-  }
+  const n = blockRows(rows) * cols;
+  const src = W.slice(0, n);
+  for (let r = 0; r < blockRows(rows); r++) for (let c = 0; c < cols; c++) W[packedIndex(r, c, rows, cols)] = src[r * cols + c];
   return W;
 }
 
-/** Inverse of packRows4 (tests, and anyone who needs the PyTorch layout back). */
-export function unpackRows4(W: Float32Array, rows: number, cols: number): Float32Array {
+/** Inverse of packBlocked (tests, and anyone who needs the PyTorch layout back). */
+export function unpackBlocked(W: Float32Array, rows: number, cols: number): Float32Array {
   checkShape(W, rows, cols);
-  const full = rows & ~3;
-  const src = W.slice(0, full * cols);
-  for (let r = 0; r < full; r += 4) {
-    const base = r * cols;
-    for (let i = 0; i < 4; i++) {
-      const row = base + i * cols;
-      for (let c = 0; c < cols; c++) W[row + c] = src[base + 4 * c + i];
-    }
-  }
+  const n = blockRows(rows) * cols;
+  const src = W.slice(0, n);
+  for (let r = 0; r < blockRows(rows); r++) for (let c = 0; c < cols; c++) W[r * cols + c] = src[packedIndex(r, c, rows, cols)];
   return W;
 }
 
-/** gemv for a W in packRows4 layout. */
+/** gemv for a W in packBlocked layout: the same sums as gemvTs, reading each weight where packedIndex put it. */
 export function gemvPackedTs(y: Float32Array, W: Float32Array, x: Float32Array, b: Float32Array | null, rows: number, cols: number): void {
-  const full = rows & ~3;
-  for (let r = 0; r < full; r += 4) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let c = 0, o = r * cols; c < cols; c++, o += 4) {
-      const xc = x[c];
-      s0 += W[o] * xc;
-      s1 += W[o + 1] * xc;
-      s2 += W[o + 2] * xc;
-      s3 += W[o + 3] * xc;
+  const blocked = blockRows(rows);
+  const r8 = rows & ~7;
+  const G = cols & ~3;
+  for (let r0 = 0; r0 < blocked; r0 += r0 < r8 ? 8 : 4) {
+    const h = r0 < r8 ? 8 : 4;
+    const base = r0 * cols;
+    for (let i = 0; i < h; i++) {
+      let s = b === null ? 0 : b[r0 + i];
+      for (let c = 0; c < G; c++) s += W[base + (c >> 2) * 4 * h + i * 4 + (c & 3)] * x[c];
+      for (let c = G; c < cols; c++) s += W[base + G * h + (c - G) * h + i] * x[c];
+      y[r0 + i] = s;
     }
-    if (b !== null) {
-      s0 += b[r];
-      s1 += b[r + 1];
-      s2 += b[r + 2];
-      s3 += b[r + 3];
-    }
-    y[r] = s0;
-    y[r + 1] = s1;
-    y[r + 2] = s2;
-    y[r + 3] = s3;
   }
-  for (let r = full, o = full * cols; r < rows; r++, o += cols) {
+  for (let r = blocked, o = blocked * cols; r < rows; r++, o += cols) {
     let s = b === null ? 0 : b[r];
     for (let c = 0; c < cols; c++) s += W[o + c] * x[c];
     y[r] = s;
   }
 }
 
-const kernels: Kernels = { backend: 'ts', gemv: gemvTs, packMatrix: packRows4, gemvPacked: gemvPackedTs };
+const kernels: Kernels = { backend: 'ts', gemv: gemvTs, packMatrix: packBlocked, gemvPacked: gemvPackedTs };
 
 export const tsKernels: KernelFactory = (lengths: readonly number[]): KernelArena => {
   for (const n of lengths) {

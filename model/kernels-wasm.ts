@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { KernelArena, KernelFactory, Kernels } from './kernels.js';
-import { packRows4 } from './kernels-ts.js';
+import { packBlocked } from './kernels-ts.js';
 
 const WASM_URL = new URL('./wasm/kernels.wasm', import.meta.url);
 const PAGE = 65536;
@@ -123,7 +123,7 @@ export const wasmKernels: KernelFactory = (lengths: readonly number[]): KernelAr
       check(y, W, x, b, rows, cols);
       wasmGemv(y.byteOffset, W.byteOffset, x.byteOffset, b === null ? 0 : b.byteOffset, rows, cols);
     },
-    packMatrix: packRows4,
+    packMatrix: packBlocked,
     gemvPacked(y, W, x, b, rows, cols) {
       check(y, W, x, b, rows, cols);
       wasmGemvPacked(y.byteOffset, W.byteOffset, x.byteOffset, b === null ? 0 : b.byteOffset, rows, cols);

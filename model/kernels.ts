@@ -18,9 +18,10 @@ export interface Kernels {
    * Rearranges a row-major [rows, cols] matrix in place into the layout gemvPacked reads, and
    * returns the same array. Done once at setup (it may allocate): afterwards W is no longer in
    * PyTorch layout and must only be passed to gemvPacked with the same rows and cols.
-   * The layout (same for every backend, see packRows4 in kernels-ts.ts): rows in blocks of four,
-   * each block column-interleaved ([cols][4]), so the product reads one sequential stream; the
-   * rows % 4 rows left over stay row-major at the end.
+   * The layout (same for every backend; packedIndex in kernels-ts.ts says where each element
+   * goes): blocks of eight rows (one of four at the end), each stored as [cols/4][rows][4 cols]
+   * then the cols % 4 last columns, so the product reads one sequential stream and each load of
+   * x serves a whole block; the rows % 4 last rows stay row-major.
    */
   packMatrix(W: Float32Array, rows: number, cols: number): Float32Array;
   /** y[0..rows) = W · x (+ b) for a W rearranged by packMatrix(W, rows, cols). Same contract as gemv otherwise. */

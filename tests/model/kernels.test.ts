@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { KernelFactory, Kernels } from '../../model/kernels.js';
-import { gemvTs, packRows4, tsKernels, unpackRows4 } from '../../model/kernels-ts.js';
+import { gemvTs, packBlocked, packedIndex, tsKernels, unpackBlocked } from '../../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../../model/kernels-wasm.js';
 
 function rng(seed: number): () => number {
@@ -20,7 +20,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const ROWS = [1, 2, 3, 4, 5, 7, 8, 13, 182, 283];
+const ROWS = [1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 16, 182, 283];
 const COLS = [1, 3, 5, 8, 95, 182, 840];
 
 /** Exact-ish reference in f64 and the scale Σ|W_rc x_c| + |b_r| that bounds f32 summation error. */
@@ -105,16 +105,27 @@ test('wasm gemv and gemvPacked match the ts kernels on the preset P shapes to 1e
   }
 });
 
-test('packRows4 lays out blocks of four rows column-interleaved, leftover rows row-major, and unpackRows4 inverts it', () => {
-  const rows = 6;
-  const cols = 3;
-  const W = Float32Array.from({ length: rows * cols }, (_, i) => i); // W[r, c] = 3r + c
-  packRows4(W, rows, cols);
-  // Block 0 (rows 0–3): column 0 of rows 0..3, then column 1, then column 2; rows 4, 5 unchanged.
-  assert.deepEqual(Array.from(W), [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, 12, 13, 14, 15, 16, 17]);
-  unpackRows4(W, rows, cols);
+test('packBlocked: blocks of 8 then 4 rows as [cols/4][rows][4] + trailing columns, last rows row-major; unpackBlocked inverts it', () => {
+  // 14 rows = one block of 8, one of 4, 2 row-major rows; 6 columns = one group of 4 + 2 trailing.
+  const rows = 14;
+  const cols = 6;
+  const W = Float32Array.from({ length: rows * cols }, (_, i) => i); // W[r, c] = 6r + c
+  packBlocked(W, rows, cols);
+  const at = (r: number, c: number) => W[packedIndex(r, c, rows, cols)];
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) assert.equal(at(r, c), 6 * r + c);
+  // Hand-checked positions: block 0 starts with rows 0..7 of columns 0..3, four values per row.
+  assert.deepEqual(Array.from(W.subarray(0, 8)), [0, 1, 2, 3, 6, 7, 8, 9]);
+  // …then column 4 of rows 0..7, then column 5.
+  assert.deepEqual(Array.from(W.subarray(32, 48)), [4, 10, 16, 22, 28, 34, 40, 46, 5, 11, 17, 23, 29, 35, 41, 47]);
+  // The 4-row block (rows 8..11) starts at 8·6 = 48; rows 12, 13 are row-major.
+  assert.deepEqual(Array.from(W.subarray(48, 52)), [48, 49, 50, 51]);
+  assert.deepEqual(Array.from(W.subarray(72, 84)), Array.from({ length: 12 }, (_, i) => 72 + i));
+  const seen = new Set<number>();
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) seen.add(packedIndex(r, c, rows, cols));
+  assert.equal(seen.size, rows * cols, 'packedIndex is a permutation');
+  unpackBlocked(W, rows, cols);
   assert.deepEqual(Array.from(W), Array.from({ length: rows * cols }, (_, i) => i));
-  assert.throws(() => packRows4(new Float32Array(5), 2, 3), RangeError);
+  assert.throws(() => packBlocked(new Float32Array(5), 2, 3), RangeError);
 });
 
 test('ts gemv is the plain product (hand-worked example)', () => {
