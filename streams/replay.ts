@@ -112,6 +112,21 @@ function alignVelocity(rec: Recording, kin: XdfStream): Recording['kinematics'] 
   return { labels: idx.map(([l]) => l), velocity: out };
 }
 
+/** Bins [from, to) of a recording, sharing its memory (e.g. to replay only a held-out block). */
+export function sliceRecording(rec: Recording, from: number, to: number): Recording {
+  const a = Math.max(0, Math.min(rec.bins, Math.floor(from)));
+  const b = Math.max(a, Math.min(rec.bins, Math.floor(to)));
+  if (b === a) throw new ReplayError('EEMPTY', `${rec.path}: bins [${from}, ${to}) of ${rec.bins} are empty`);
+  const k = rec.kinematics?.labels.length ?? 0;
+  return {
+    ...rec,
+    bins: b - a,
+    timestamps: rec.timestamps.subarray(a, b),
+    counts: rec.counts.subarray(a * rec.channels, b * rec.channels) as Recording['counts'],
+    kinematics: rec.kinematics ? { labels: rec.kinematics.labels, velocity: rec.kinematics.velocity.subarray(a * k, b * k) } : undefined,
+  };
+}
+
 /** Seconds from the first bin to the start of the next pass when looping. */
 export function loopPeriodS(rec: Recording): number {
   return rec.timestamps[rec.bins - 1] - rec.timestamps[0] + rec.binMs / 1000;

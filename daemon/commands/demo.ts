@@ -22,7 +22,7 @@ import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { loadModel, makeModel, saveModel } from '../../model/model-file.js';
 import { sessionToXdf, simulateSession, type SimulateOptions } from '../../calibration/simulator/index.js';
-import { loadRecording } from '../../streams/replay.js';
+import { loadRecording, sliceRecording } from '../../streams/replay.js';
 import { runReplay, writeReports, type ReplayProgress } from './replay.js';
 
 export class DemoError extends Error {
@@ -133,16 +133,25 @@ export function startDaemon(
 /** The simulator's options, as in models/default-session.json. */
 export type SessionOptions = SimulateOptions & { binMs: number };
 
+const SIMULATE_KEYS = ['kind', 'seed', 'bins', 'binMs', 'channels', 'baseRate', 'modulation', 'origin', 'lorenzSpeed', 'latentNoise'] as const;
+
+/** Only the simulator's own options (the session file may carry notes such as the command that used it). */
+function pickSimulateOptions(o: SessionOptions): SessionOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of SIMULATE_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  return out as unknown as SessionOptions;
+}
+
 const BUILTIN_SESSION: SessionOptions = { kind: 'reaching', seed: 1, bins: 0, binMs: 20, channels: 96 };
 
 /** Writes a simulated session `seconds` long as XDF (spike counts plus the true kinematics). */
 export function writeSimulatedSession(path: string, base: SessionOptions, seconds: number): SessionOptions {
-  const o = { ...base, bins: Math.max(1, Math.round((seconds * 1000) / base.binMs)) };
+  const o = { ...pickSimulateOptions(base), bins: Math.max(1, Math.round((seconds * 1000) / base.binMs)) };
   writeFileSync(path, sessionToXdf(simulateSession(o)));
   return o;
 }
 
-const USAGE = `usage: langevind demo [--seconds 20] [--speed 1] [--report FILE.html] [--keep]
+const USAGE = `usage: langevind demo [--seconds 20] [--speed 1] [--report FILE.html] [--model FILE] [--session FILE.json] [--keep]
 
 Simulates a session, starts \`langevind run\` on ZeroMQ tcp loopback, replays the session into it
 in real time with a live status line, then stops the daemon and prints both summaries.
@@ -151,6 +160,9 @@ Uses models/default.safetensors (and models/default-session.json) when present.
   --seconds S      length of the replayed session (default 20)
   --speed X        replay speed (default 1 = real time; "max" = as fast as possible)
   --report FILE    also write the replay's HTML report (and FILE.json)
+  --model FILE     the model (default models/default.safetensors)
+  --session FILE   simulator options as JSON (default models/default-session.json); the demo then
+                   replays the last --seconds of that session (calibration's held-out block)
   --keep           keep the temporary directory (session.xdf, model) and print its path`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -162,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
         seconds: { type: 'string', default: '20' },
         speed: { type: 'string', default: '1' },
         report: { type: 'string' },
+        model: { type: 'string' },
+        session: { type: 'string' },
         keep: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -183,16 +197,21 @@ export async function main(argv: string[]): Promise<number> {
   let daemon: DaemonHandle | undefined;
   try {
     // 1. Model and session.
-    const defModel = join(REPO_ROOT, 'models/default.safetensors');
-    const defSession = join(REPO_ROOT, 'models/default-session.json');
+    const defModel = a.values.model ?? join(REPO_ROOT, 'models/default.safetensors');
+    const defSession = a.values.session ?? join(REPO_ROOT, 'models/default-session.json');
+    for (const [opt, f] of [['--model', a.values.model], ['--session', a.values.session]] as const)
+      if (f !== undefined && !existsSync(f)) throw new DemoError('EUSAGE', `demo: ${opt} ${f}: no such file`);
     let session: SessionOptions = { ...BUILTIN_SESSION };
     if (existsSync(defSession)) session = { ...session, ...(JSON.parse(readFileSync(defSession, 'utf8')) as SessionOptions) };
     let modelPath = defModel;
     let calibrated = existsSync(defModel);
     if (calibrated) {
-      const cfg = loadModel(defModel).config;
+      const model = loadModel(defModel);
+      const cfg = model.config;
       if (!existsSync(defSession)) session = { ...session, channels: cfg.n_in, binMs: cfg.bin_ms };
-      out(`model: ${defModel}`);
+      if (cfg.n_in !== session.channels || cfg.bin_ms !== session.binMs)
+        throw new DemoError('EUSAGE', `demo: the model takes ${cfg.n_in} channels of ${cfg.bin_ms} ms bins, the session has ${session.channels} channels of ${session.binMs} ms bins`);
+      out(`model: ${defModel} (model id ${model.id})`);
     } else {
       modelPath = join(dir, 'uncalibrated.safetensors');
       const cfg = preset('S', { n_in: session.channels, bin_ms: session.binMs, velocity_labels: ['vel_x', 'vel_y'] });
@@ -201,9 +220,21 @@ export async function main(argv: string[]): Promise<number> {
       out('       latency figures are real, the decoded velocity (and its R²) is meaningless.');
     }
     const sessionPath = join(dir, 'session.xdf');
-    const used = writeSimulatedSession(sessionPath, session, seconds);
-    out(`session: simulated ${used.kind} (seed ${used.seed}), ${used.channels} channels, ${used.binMs} ms bins, ${used.bins} bins (${seconds} s)`);
-    const rec = await loadRecording(sessionPath);
+    let rec;
+    if (existsSync(defSession) && session.bins > 0) {
+      // The calibration session itself, replaying only its last `seconds`: calibration holds out
+      // the last 20 %, so as long as that covers them, the decoder never saw these bins.
+      const full = writeSimulatedSession(sessionPath, session, (session.bins * session.binMs) / 1000);
+      const all = await loadRecording(sessionPath);
+      const n = Math.min(all.bins, Math.max(1, Math.round((seconds * 1000) / full.binMs)));
+      rec = sliceRecording(all, all.bins - n, all.bins);
+      const heldOut = n <= Math.floor(all.bins * 0.2);
+      out(`session: simulated ${full.kind} (seed ${full.seed}, as ${defSession}), ${full.channels} channels, ${full.binMs} ms bins; replaying its last ${n} bins (${seconds} s)${heldOut ? ', inside the held-out block' : ', which reaches into the training bins'}`);
+    } else {
+      const used = writeSimulatedSession(sessionPath, session, seconds);
+      rec = await loadRecording(sessionPath);
+      out(`session: simulated ${used.kind} (seed ${used.seed}), ${used.channels} channels, ${used.binMs} ms bins, ${used.bins} bins (${seconds} s)`);
+    }
 
     // 2. The daemon as a child process, on loopback.
     const [pIn, pOut] = [await freePort(), await freePort()];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { checkSpeed, loadRecording, releaseMs, replayOptionsFromUri, replaySource } from '../../streams/replay.js';
+import { binAt, checkSpeed, loadRecording, releaseMs, replayOptionsFromUri, replaySource, sliceRecording } from '../../streams/replay.js';
 import { openSource } from '../../daemon/endpoints.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { SpikeBin } from '../../streams/types.js';
@@ -105,4 +105,16 @@ test('the replay: endpoint checks the recording against the model before startin
   const src = await openSource(`replay://${p}?speed=max`, ctx(4, 20));
   const bins = await firstValueFrom(src.pipe(toArray()));
   assert.equal(bins.length, 20);
+});
+
+test('sliceRecording keeps bins [from, to) with their counts, timestamps and velocity', async () => {
+  const p = writeSession(dir, 'h.xdf', { bins: 50, channels: 3, binMs: 20 });
+  const rec = await loadRecording(p);
+  const s = sliceRecording(rec, 40, 50);
+  assert.equal(s.bins, 10);
+  assert.equal(s.timestamps[0], rec.timestamps[40]);
+  assert.deepEqual(Array.from(binAt(s, 0).counts), Array.from(binAt(rec, 40).counts));
+  assert.equal(binAt(s, 0).seq, 0, 'a slice replays from seq 0');
+  assert.deepEqual(Array.from(s.kinematics!.velocity.subarray(0, 2)), Array.from(rec.kinematics!.velocity.subarray(80, 82)));
+  assert.throws(() => sliceRecording(rec, 50, 60), { code: 'EEMPTY' });
 });
