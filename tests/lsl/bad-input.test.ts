@@ -118,6 +118,11 @@ test('outlet negotiation: a Value-Size that differs falls back to 1.00; Max-Buff
   try {
     const port = outlet.info.v4dataPort;
     const hdr = (extra: string): string => `LSL:streamfeed/110 ${outlet.info.uid}\r\nNative-Byte-Order: 1234\r\n${extra}Max-Buffer-Length: 100 ; a comment\r\n\r\n`;
+    // The TCP form of discovery: shortinfo if the query matches, else just a close.
+    const hit = await tcpExchange(port, `LSL:shortinfo\r\nname='${outlet.info.name}'\r\n`);
+    assert.ok(hit.closed && hit.data.toString().includes(`<uid>${outlet.info.uid}</uid>`) && hit.data.toString().includes('<desc />'));
+    const miss = await tcpExchange(port, `LSL:shortinfo\r\nname='nobody'\r\n`);
+    assert.ok(miss.closed && miss.data.length === 0);
     const odd = await tcpExchange(port, hdr('Value-Size: 3\r\n'), 400);
     const text = odd.data.toString('latin1');
     assert.match(text, /^LSL\/110 200 OK\r\nUID: [0-9a-f-]{36}\r\nByte-Order: 1234\r\nSuppress-Subnormals: 0\r\nData-Protocol-Version: 100\r\n\r\n/);
