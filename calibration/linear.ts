@@ -202,9 +202,14 @@ export function ridgeCv(X: Mat, Y: Mat, opts: { folds?: number; alphas?: number[
   const p = X.cols;
   const k = Y.cols;
   const valid = opts.valid;
-  const Xv = valid ? selectRows(X, valid) : X;
+  const Xraw = valid ? selectRows(X, valid) : X;
   const Yv = valid ? selectRows(Y, valid) : Y;
-  const n = Xv.rows;
+  const n = Xraw.rows;
+  // Standardise first (Float64 statistics): the Gram matrices are Float32 products, and raw
+  // features on very different scales lose the small ones to rounding.
+  const st = colStats(Xraw);
+  const Xv = mat(new Float32Array(Xraw.data.length), n, p);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) Xv.data[i * p + j] = (Xraw.data[i * p + j] - st.mean[j]) / st.std[j];
   if (n < folds * 2) throw new RangeError(`ridge: ${n} rows are too few for ${folds}-fold cross-validation`);
   const moments = (from: number, to: number) => {
     const Xs = rowSlice(Xv, from, to);
@@ -235,7 +240,19 @@ export function ridgeCv(X: Mat, Y: Mat, opts: { folds?: number; alphas?: number[
     }
     return { alpha, r2: acc / folds };
   });
-  const best = curve.reduce((a, b) => (b.r2 > a.r2 ? b : a));
-  const fit = fitFromMoments(total.XtX, total.XtY, total.sx, total.sy, total.n, p, k, best.alpha);
-  return { fit, alpha: best.alpha, cvR2: best.r2, curve };
+  const best = curve.reduce((a, b) => (b.r2 > a.r2 || !Number.isFinite(a.r2) ? b : a));
+  const z = fitFromMoments(total.XtX, total.XtY, total.sx, total.sy, total.n, p, k, best.alpha);
+  // Back to raw features: w_raw = w / std, b_raw = b − Σ w_raw · mean.
+  const weight = new Float32Array(k * p);
+  const bias = new Float32Array(k);
+  for (let c = 0; c < k; c++) {
+    let b = z.bias[c];
+    for (let j = 0; j < p; j++) {
+      const w = z.weight[c * p + j] / st.std[j];
+      weight[c * p + j] = w;
+      b -= w * st.mean[j];
+    }
+    bias[c] = b;
+  }
+  return { fit: { weight, bias, inputs: p, outputs: k }, alpha: best.alpha, cvR2: best.r2, curve };
 }

@@ -80,9 +80,30 @@ export interface CalibrateResult {
 }
 
 /** The calibration default size: small enough to train in minutes on two CPU cores. */
+/**
+ * The calibration default size: small enough to train in minutes on two CPU cores.
+ * One oscillator channel and a larger step than the authors' (C = 4, Δ = 0.01): the daemon runs
+ * the filter continuously for hours, not over 2-s trials. With C > 1 the potential has flat
+ * directions (Σ_c Z[c, l] = 0 leaves U unchanged) and with Δ = 0.01 its force is ~Δ² small, so z
+ * is in effect an undamped integrator of v and drifts without bound online. With C = 1 and
+ * Δ = 0.2 a positive-definite potential damps z within tens of bins; training keeps it so (the
+ * stability penalty of train.ts).
+ */
 export const DEFAULT_SIZE: Required<Omit<ModelSize, 'preset'>> = {
-  hidden: 64, latent: 32, osc_channels: 4, heads: 2, ff: 128, window: 32, step: 0.01, gamma: 0.55, corrections: true,
+  hidden: 64, latent: 32, osc_channels: 1, heads: 2, ff: 128, window: 32, step: 0.2, gamma: 0.55, corrections: true,
 };
+
+/**
+ * Starting weights: PyTorch-like, with the potential kernel's centre tap set (K[o, i, 1] = 1) so
+ * U starts positive definite (for C = 1, G = 2I) instead of zero: a zero kernel leaves z an
+ * integrator and its normalisation has no useful gradient at exactly zero.
+ */
+export function initialWeights(cfg: ModelConfig, seed: number): Record<string, Float32Array> {
+  const w = initWeights(cfg, seed, { potentialScale: 0 });
+  const K = w['potential.kernel'];
+  for (let r = 0; r < cfg.osc_channels * cfg.osc_channels; r++) K[3 * r + 1] = 1;
+  return w;
+}
 
 export function buildConfig(ds: Pick<Dataset, 'counts' | 'binMs' | 'channelLabels' | 'velocityLabels'>, size: ModelSize = {}): ModelConfig {
   const base = size.preset ? preset(size.preset) : { ...DEFAULT_SIZE };
@@ -146,7 +167,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
 
   const trainCounts = rowSlice(ds.counts, 0, nTrain);
   const bar = o.progress === false ? null : new ProgressBar(process.stderr, tc.maxEpochs);
-  const init = initWeights(cfg, tc.seed, { potentialScale: 0 });
+  const init = initialWeights(cfg, tc.seed);
   const tr = await train(cfg, trainCounts, init, tc, {
     resume: resumeState,
     interrupted: o.interrupted,
