@@ -97,7 +97,9 @@ export class LslOutlet {
     const responders: dgram.Socket[] = [];
     try {
       service = await firstFreePort(cfg, (p) => bindUdp(p, host), 'UDP service');
-      responders.push(...(await openResponders(cfg, host)));
+      // Without the discovery port the stream is still found through KnownPeers scans of the
+      // service port, so a taken 16571 is not fatal (liblsl likewise tolerates failed joins).
+      responders.push(...(await openResponders(cfg, host).catch(() => [])));
     } catch (e) {
       server.close();
       service?.close();
