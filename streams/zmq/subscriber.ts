@@ -32,6 +32,11 @@ export interface ZmqSourceOptions {
   topic?: string;
   /** ZMQ_RCVHWM in messages (default 1000). */
   receiveHighWaterMark?: number;
+  /**
+   * ZMQ_MAXMSGSIZE in bytes (default 1 MiB, far above a 65,536-channel SpikeBin): ZeroMQ
+   * disconnects a peer that sends more, before anything is allocated for it.
+   */
+  maxMessageSize?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -47,7 +52,7 @@ function checkOptions(o: ZmqSourceOptions): void {
  */
 export async function openZmqSource(opts: ZmqSourceOptions): Promise<Observable<RawMessage>> {
   checkOptions(opts);
-  const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0 });
+  const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0, maxMessageSize: opts.maxMessageSize ?? 1 << 20 });
   sock.subscribe(opts.topic ?? 'spikes');
   try {
     if (opts.bind) await sock.bind(opts.endpoint);

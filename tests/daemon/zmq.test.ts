@@ -71,6 +71,31 @@ for (const transport of ['tcp', 'ipc'] as Transport[]) {
       }
     });
 
+    it('a message over maxMessageSize never reaches the pipeline; the source keeps receiving', async () => {
+      const ep = await endpoint(transport, tmp.dir, `big-${transport}`);
+      const src = await openZmqSource({ endpoint: ep.address, bind: true, maxMessageSize: 4096 });
+      const sizes: number[] = [];
+      const sub = src.subscribe((m) => sizes.push(m.payload.length));
+      const pub = new Publisher({ linger: 0 });
+      pub.connect(ep.address);
+      try {
+        const sendUntilSeen = async (size: number) => {
+          for (let t0 = Date.now(); !sizes.includes(size); ) {
+            if (Date.now() - t0 > 10000) throw new Error(`a ${size}-byte message never arrived`);
+            await pub.send(['spikes', Buffer.alloc(size)]);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        };
+        await sendUntilSeen(10);
+        await pub.send(['spikes', Buffer.alloc(100000)]);
+        await sendUntilSeen(20);
+        assert.ok(!sizes.includes(100000));
+      } finally {
+        sub.unsubscribe();
+        pub.close();
+      }
+    });
+
     it('unsubscribing closes the socket: a bound address can be bound again', async () => {
       const ep = await endpoint(transport, tmp.dir, `rebind-${transport}`);
       const a = (await openZmqSource({ endpoint: ep.address, bind: true })).subscribe();
