@@ -12,11 +12,11 @@
  *
  * Allocation: the slope of heap growth against the number of steps. gc() twice, read v8's
  * used_heap_size, run n steps with nothing else in the loop, read it again; do this for n = M and
- * n = 4M, three times, and take the median of (growth(4M) − growth(M)) / 3M. With a 64 MiB young
- * generation of fixed size, a step that allocated would grow the heap by that many bytes per step
- * (no scavenge can hide it unless a window allocates > 64 MiB, which the gc observer reports),
- * while one-off growth that does not scale with n (JIT code and feedback, the statistics objects)
- * cancels in the difference. The same estimate for a control loop that allocates one small object
+ * n = 4M, three times each, and take (least growth(4M) − least growth(M)) / 3M. With a 64 MiB
+ * young generation of fixed size, a step that allocated would grow the heap by that many bytes
+ * per step in every window (no scavenge can hide it unless a window allocates > 64 MiB, which the
+ * gc observer reports), while one-off growth that does not scale with n (JIT code and feedback,
+ * the statistics objects, background tasks) cancels in the difference or is dropped by the minimum. The same estimate for a control loop that allocates one small object
  * per iteration shows that the method sees allocations of a few bytes per iteration.
  *
  * Writes bench/results/step.json. On a shared, loaded machine the numbers are indicative.
@@ -82,15 +82,19 @@ function heapGrowth(fn: (n: number) => void, n: number): number {
   return v8.getHeapStatistics().used_heap_size - before;
 }
 
-/** Bytes allocated per iteration of fn: median over three repetitions of the growth slope between n = M and n = 4M. */
+/**
+ * Bytes allocated per iteration of fn. Heap growth over a window is c + A·n + (one-off noise ≥ 0:
+ * JIT code, a background task's objects), so the least growth over three windows of each size
+ * keeps the per-iteration part A and drops the noise; A = (min g(4M) − min g(M)) / 3M.
+ */
 function bytesPerIteration(fn: (n: number) => void, M: number): number {
-  const slopes: number[] = [];
+  let g1 = Infinity;
+  let g4 = Infinity;
   for (let rep = 0; rep < 3; rep++) {
-    const g1 = heapGrowth(fn, M);
-    const g4 = heapGrowth(fn, 4 * M);
-    slopes.push((g4 - g1) / (3 * M));
+    g1 = Math.min(g1, heapGrowth(fn, M));
+    g4 = Math.min(g4, heapGrowth(fn, 4 * M));
   }
-  return slopes.sort((x, y) => x - y)[1];
+  return (g4 - g1) / (3 * M);
 }
 
 async function child(name: PresetName, backend: string, bins: number): Promise<Omit<Result, 'loadavg_1m'>> {
@@ -121,7 +125,7 @@ async function child(name: PresetName, backend: string, bins: number): Promise<O
     gcs += list.getEntries().length;
   });
   obs.observe({ entryTypes: ['gc'] });
-  const M = Math.max(200, Math.min(2000, Math.floor(bins / 5)));
+  const M = Math.max(500, Math.min(2000, Math.floor(bins / 5)));
   const stepBytes = bytesPerIteration((n) => {
     for (let t = 0; t < n; t++) f.step(counts[t % nSeq]);
   }, M);
@@ -189,7 +193,7 @@ async function main(): Promise<void> {
     loadavg_1m_end: round1(loadavg()[0]),
     method:
       'latency: performance.now() around each step after warm-up; allocation: slope of v8 used_heap_size growth (after gc()) ' +
-      'between windows of M and 4M steps, median of 3, fixed 64 MiB young generation; control = one small object per iteration',
+      'between windows of M and 4M steps (least growth of 3 each), fixed 64 MiB young generation; control = one small object per iteration',
     results,
   };
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
