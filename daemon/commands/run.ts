@@ -97,7 +97,9 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       for (const sig of ['SIGINT', 'SIGTERM'] as NodeJS.Signals[]) {
         const h = (): void => {
           // A second signal while shutting down means "now".
-          process.once(sig, () => process.exit(130));
+          const now = (): never => process.exit(130);
+          process.once(sig, now);
+          signalHandlers.push([sig, now]);
           finish({ code: 0, why: sig });
         };
         process.once(sig, h);
