@@ -199,7 +199,17 @@ async function main(): Promise<void> {
     if (only.has('m1x')) {
       const bins = Math.round((minutes * 60_000) / 20);
       const p = await phase(dir, { name: 'm1x', cfg: m, recordingBins: 6000, bins, speed: '1' });
-      results.m1x = { ...p, targets: { p99_le_1ms: (p.replay.latencyMs.p99 ?? Infinity) <= 1, max_le_5ms: (p.replay.latencyMs.max ?? Infinity) <= 5, zero_lost: p.replay.lost === 0 } };
+      const all = p.replay.latencyMs;
+      const steady = p.replay.latencyMsAfterFirstSecond;
+      results.m1x = {
+        ...p,
+        targets: {
+          p99_le_1ms: (all.p99 ?? Infinity) <= 1,
+          max_le_5ms: (all.max ?? Infinity) <= 5,
+          after_first_second: { p99_le_1ms: (steady.p99 ?? Infinity) <= 1, max_le_5ms: (steady.max ?? Infinity) <= 5 },
+          zero_lost: p.replay.lost === 0,
+        },
+      };
     }
     if (only.has('mmax')) {
       const p = await phase(dir, { name: 'mmax', cfg: m, recordingBins: 6000, bins: maxBins, speed: 'max', window: 64 });
