@@ -232,7 +232,7 @@ export function checkSpeed(speed: unknown): number | 'max' {
   return v;
 }
 
-/** The recording's spike stream as SpikeBins (seq 0, 1, 2 …), paced by its timestamps; completes at the end unless `loop`. */
+/** The recording's spike stream as SpikeBins (seq 0, 1, 2 …), paced by its timestamps; completes at the end unless `loop`. Bins are reused: copy to keep. */
 export function replaySource(opts: ReplayOptions): Observable<SpikeBin> {
   const speed = checkSpeed(opts.speed);
   if (!opts.path) throw new ReplayError('EREPLAYOPTS', 'replay: path must not be empty');
@@ -252,15 +252,26 @@ export function replaySource(opts: ReplayOptions): Observable<SpikeBin> {
   });
 }
 
-/** A loaded recording as SpikeBins; each subscription starts its own clock at seq 0. */
+/**
+ * A loaded recording as SpikeBins; each subscription starts its own clock at seq 0. Allocation-free
+ * per bin: the emitted SpikeBin and its counts are reused for the next bin (as the daemon's sources
+ * do), so a subscriber that keeps bins must copy them.
+ */
 export function replayRecording(rec: Recording, speed: number | 'max', loop = false): Observable<SpikeBin> {
   const sp = checkSpeed(speed);
   return new Observable<SpikeBin>((subscriber) => {
+    const counts = new Float64Array(rec.channels);
+    const bin: SpikeBin = { seq: 0, timestamp: 0, counts, binMs: rec.binMs, streamId: rec.name, receivedNs: 0 };
+    const period = loopPeriodS(rec);
     const pacer = pace({
       count: loop ? Number.POSITIVE_INFINITY : rec.bins,
       dueMs: sp === 'max' ? undefined : (i) => releaseMs(rec, i, sp),
       emit: (i) => {
-        const bin = binAt(rec, i);
+        const j = i % rec.bins;
+        const o = j * rec.channels;
+        for (let c = 0; c < rec.channels; c++) counts[c] = rec.counts[o + c];
+        bin.seq = i;
+        bin.timestamp = rec.timestamps[j] + ((i - j) / rec.bins) * period;
         bin.receivedNs = monotonicNs();
         subscriber.next(bin);
       },

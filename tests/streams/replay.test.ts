@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { firstValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, map, take, toArray } from 'rxjs';
 import { binAt, checkSpeed, loadRecording, releaseMs, replayOptionsFromUri, replaySource, sliceRecording } from '../../streams/replay.js';
 import { openSource } from '../../daemon/endpoints.js';
 import { silentLogger } from '../../daemon/log.js';
@@ -12,7 +12,8 @@ import { makeSession, tempDir, writeSession } from './replay-fixture.js';
 const dir = tempDir();
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const copyBins = (bins: SpikeBin[]) => bins.map((b) => ({ ...b, counts: Array.from(b.counts) }));
+// Emitted bins are reused by the source: copy each as it comes.
+const copy = map((b: SpikeBin) => ({ ...b, counts: Array.from(b.counts) }));
 
 test('loadRecording: spike stream, bin width from <binning>, velocity channels picked by label', async () => {
   const p = writeSession(dir, 'a.xdf', { bins: 30, channels: 5, binMs: 20 });
@@ -31,7 +32,7 @@ test('loadRecording: spike stream, bin width from <binning>, velocity channels p
 test('speed max emits every bin once, in order, seq 0…n−1, with the recorded counts and timestamps', async () => {
   const p = writeSession(dir, 'b.xdf', { bins: 500, channels: 3, binMs: 10 });
   const ref = makeSession({ bins: 500, channels: 3, binMs: 10 });
-  const bins = copyBins(await firstValueFrom(replaySource({ path: p, speed: 'max' }).pipe(toArray())));
+  const bins = await firstValueFrom(replaySource({ path: p, speed: 'max' }).pipe(copy, toArray()));
   assert.equal(bins.length, 500);
   bins.forEach((b, i) => {
     assert.equal(b.seq, i);
@@ -60,7 +61,7 @@ test('paced replay releases every bin in order and never before its scheduled ti
 test('loop continues seq and timestamps across passes', async () => {
   const p = writeSession(dir, 'd.xdf', { bins: 4, channels: 2, binMs: 50 });
   const ref = makeSession({ bins: 4, channels: 2, binMs: 50 });
-  const bins = copyBins(await firstValueFrom(replaySource({ path: p, speed: 'max', loop: true }).pipe(take(10), toArray())));
+  const bins = await firstValueFrom(replaySource({ path: p, speed: 'max', loop: true }).pipe(take(10), copy, toArray()));
   assert.deepEqual(bins.map((b) => b.seq), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const period = ref.timestamps[3] - ref.timestamps[0] + 0.05;
   for (let i = 0; i < 10; i++) {
