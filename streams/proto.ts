@@ -272,23 +272,24 @@ export class DecodedWriter {
  * Reading state over one message. Errors are reported by returning a constant message string (no
  * Error allocated on a flood of garbage).
  */
+/** 8 scratch bytes viewed as a double and a float: reads fixed-width fields without a DataView per message. */
+const SCRATCH = new ArrayBuffer(8);
+const SCRATCH_U8 = new Uint8Array(SCRATCH);
+const SCRATCH_F64 = new Float64Array(SCRATCH);
+const SCRATCH_F32 = new Float32Array(SCRATCH);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 class Cursor {
   b!: Uint8Array;
   p = 0;
   end = 0;
   err: string | null = null;
-  private dv: DataView | null = null;
-  private dvBuf: ArrayBufferLike | null = null;
 
   reset(b: Uint8Array): void {
     this.b = b;
     this.p = 0;
     this.end = b.length;
     this.err = null;
-    if (this.dvBuf !== b.buffer) {
-      this.dvBuf = b.buffer;
-      this.dv = new DataView(b.buffer);
-    }
   }
   varint(): number {
     let result = 0;
@@ -306,23 +307,23 @@ class Cursor {
     this.err = 'varint longer than 10 bytes';
     return 0;
   }
-  double(): number {
-    if (this.p + 8 > this.end) {
-      this.err = 'truncated double';
-      return 0;
+  /** Copies n little-endian bytes into the scratch in host order. */
+  private fixed(n: number): boolean {
+    if (this.p + n > this.end) {
+      this.err = n === 8 ? 'truncated double' : 'truncated float';
+      return false;
     }
-    const v = this.dv!.getFloat64(this.b.byteOffset + this.p, true);
-    this.p += 8;
-    return v;
+    const b = this.b, p = this.p;
+    if (LITTLE_ENDIAN) for (let i = 0; i < n; i++) SCRATCH_U8[i] = b[p + i];
+    else for (let i = 0; i < n; i++) SCRATCH_U8[n - 1 - i] = b[p + i];
+    this.p += n;
+    return true;
+  }
+  double(): number {
+    return this.fixed(8) ? SCRATCH_F64[0] : 0;
   }
   float(): number {
-    if (this.p + 4 > this.end) {
-      this.err = 'truncated float';
-      return 0;
-    }
-    const v = this.dv!.getFloat32(this.b.byteOffset + this.p, true);
-    this.p += 4;
-    return v;
+    return this.fixed(4) ? SCRATCH_F32[0] : 0;
   }
   /** Length of a length-delimited field; checks it fits. */
   len(): number {
