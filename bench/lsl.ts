@@ -9,7 +9,9 @@
  * All stamps are lsl_local_clock() on this machine (the same CLOCK_MONOTONIC for liblsl and us):
  * e2e latency = task inlet's arrival time − the rig's push stamp carried through to the velocity
  * sample; baseline = a liblsl inlet's arrival time − the same push stamps; added = e2e − baseline
- * at each percentile. The receivers are Python ctypes inlets pulling one sample at a time.
+ * at each percentile; added_paired = for each bin, the task inlet's arrival of its velocity minus the
+ * baseline inlet's arrival of the bin itself (same push, two paths). The receivers are Python
+ * ctypes inlets pulling one sample at a time.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,9 +106,21 @@ async function main(): Promise<void> {
     const baseline = baseRec.ts.map((t, k) => (baseRec.at[k] - t) * 1000);
     const pe = pct(e2e), pb = pct(baseline);
     const added = { p50: +(pe.p50 - pb.p50).toFixed(3), p99: +(pe.p99 - pb.p99).toFixed(3), p999: +(pe.p999 - pb.p999).toFixed(3), max: +(pe.max - pb.max).toFixed(3) };
+    // Paired: both inlets receive the same push; a velocity sample carries its bin's stamp mapped
+    // through the inlet's clock offset (µs from the original), so match the nearest within 2 ms.
+    const baseByTs = baseRec.ts.map((t, k) => [t, baseRec.at[k]] as const).sort((a, b) => a[0] - b[0]);
+    const paired: number[] = [];
+    for (let k = 0; k < taskRec.ts.length; k++) {
+      const t = taskRec.ts[k];
+      let lo = 0, hi = baseByTs.length - 1;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (baseByTs[mid][0] < t) lo = mid + 1; else hi = mid; }
+      const cand = [baseByTs[lo], baseByTs[lo - 1]].filter((c) => c !== undefined && Math.abs(c[0] - t) < 0.002);
+      if (cand.length) paired.push((taskRec.at[k] - cand.sort((a, b) => Math.abs(a[0] - t) - Math.abs(b[0] - t))[0][1]) * 1000);
+    }
+    const pp = pct(paired);
     const lost = pushed.pushed - new Set(taskRec.ts).size;
     const lostBaseline = pushed.pushed - new Set(baseRec.ts).size;
-    process.stderr.write(`e2e ms ${JSON.stringify(pe)}\nbaseline ms ${JSON.stringify(pb)}\nadded ms ${JSON.stringify(added)}; lost ${lost} (baseline lost ${lostBaseline})\n`);
+    process.stderr.write(`e2e ms ${JSON.stringify(pe)}\nbaseline ms ${JSON.stringify(pb)}\nadded ms (percentile difference) ${JSON.stringify(added)}\nadded ms (paired per sample) ${JSON.stringify(pp)}; lost ${lost} (baseline lost ${lostBaseline})\n`);
 
     // Recovery: kill the rig process (no clean shutdown), restart it with the same source_id at once.
     const recN = Math.round(8 * RATE);
@@ -138,6 +152,7 @@ async function main(): Promise<void> {
       e2e_ms: pe,
       baseline_liblsl_to_liblsl_ms: pb,
       added_ms: added,
+      added_paired_ms: pp,
       lost_samples: lost,
       baseline_lost_samples: lostBaseline,
       daemon_summary: { bins_in: summary.bins_in, bins_out: summary.bins_out, gaps: summary.gaps, gap_bins: summary.gap_bins, latency_us: summary.latency_us },
