@@ -188,3 +188,23 @@ test('liblsl outlet killed and restarted with the same source_id → our inlet r
     await peer.quit();
   }
 });
+
+test('our time correction against a liblsl outlet\'s service port: ≥ 6 probes answered, offset ≈ 0 on one machine', async () => {
+  const peer = new LiblslPeer();
+  await peer.ready;
+  const name = uniq('tc');
+  await peer.request({ op: 'outlet', name, source_id: name, format: 'float32', channels: 1, srate: 10 });
+  const c = collect(name);
+  try {
+    await c.until(() => c.inlet.state === 'streaming');
+    const est = await c.inlet.time.waitFor(5000);
+    assert.ok(est, `an estimate (stats ${JSON.stringify(c.inlet.time.stats)})`);
+    assert.ok(c.inlet.time.stats.replies >= 6);
+    assert.ok(Math.abs(est.value) <= est.uncertainty / 2 + 1e-4, `offset ${est.value} beyond rtt/2 ${est.uncertainty / 2}`);
+    assert.ok(est.uncertainty >= 0 && est.uncertainty < 0.2, `rtt ${est.uncertainty}`);
+    assert.equal(c.inlet.timeCorrection(), est.value);
+  } finally {
+    await c.inlet.close();
+    await peer.quit();
+  }
+});

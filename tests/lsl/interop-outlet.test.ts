@@ -43,7 +43,7 @@ test('liblsl resolves our outlet by name, reads fullinfo metadata, receives samp
     });
     const tc = await peer.request<{ tc: number }>({ op: 'time_correction', id: r.id, timeout: 5 });
     // Same machine, same monotonic clock: the offset liblsl measures against our service socket is ~0.
-    assert.ok(Math.abs(tc.tc) < 0.005, `time_correction ${tc.tc}`);
+    assert.ok(Math.abs(tc.tc) < 0.02, `time_correction ${tc.tc}`);
     assert.ok(outlet.stats.timedataReplies >= 6, `timedata replies ${outlet.stats.timedataReplies}`);
   } finally {
     await peer.quit();
