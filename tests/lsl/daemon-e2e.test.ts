@@ -40,8 +40,8 @@ test('liblsl outlet → langevind run (lsl:// in and out) → liblsl inlet: ever
     const got = await task.request<{ samples: { ts: number; values: number[] }[] }>({ op: 'pull', id: r.id, n: bins.length, timeout: 10 });
     assert.equal(got.samples.length, bins.length, 'one velocity sample per bin');
     got.samples.forEach((s, k) => {
-      // Same machine: the inlet's clock offset is ~0, so the stamp is the bin's own timestamp.
-      assert.ok(Math.abs(s.ts - (t0 + k * 0.02)) < 0.002, `sample ${k}: ts ${s.ts} vs bin ${t0 + k * 0.02}`);
+      // Same machine: the clock offset is ~0 (within half the probe RTT), so the stamp is the bin's own, well inside ±half a bin.
+      assert.ok(Math.abs(s.ts - (t0 + k * 0.02)) < 0.01, `sample ${k}: ts ${s.ts} vs bin ${t0 + k * 0.02}`);
       assert.equal(s.values.length, model.config.velocity_labels.length);
       assert.ok(s.values.every(Number.isFinite));
     });
