@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     dims(preset(p)); // fail early on an unknown preset
     for (const b of available) {
       // P on the TS backend is ~5 ms a bin: fewer bins keep the run short.
-      const n = p === 'P' && b === 'ts' ? Math.min(bins, 2000) : bins;
+      const n = p === 'P' && b === 'ts' ? Math.min(bins, 1000) : bins;
       const r = spawnSync(process.execPath, [...CHILD_FLAGS, self, '--child', '--preset', p, '--backend', b, '--bins', String(n)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`bench step: ${p}/${b} failed: ${r.stderr}`);
       const res = { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Result), loadavg_1m: round1(loadavg()[0]) };
