@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runFilter } from '../../calibration/evaluate.js';
+import { mat, mean, r2, rowSlice } from '../../calibration/linear.js';
+import { simulateSession, type SimulateOptions } from '../../calibration/simulator/index.js';
+import { loadModel, META_METRICS } from '../../model/model-file.js';
+
+// dist/tests/calibration/ → repository root.
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const MODEL = `${root}models/default.safetensors`;
+const SESSION = `${root}models/default-session.json`;
+/** Stated in models/README.md: held-out mean velocity R² of the committed model on its session. */
+const MIN_R2 = 0.6;
+
+describe('the committed default model', () => {
+  test('is small, loads, and records how it was made', () => {
+    assert.ok(statSync(MODEL).size < 1_000_000);
+    const m = loadModel(MODEL);
+    assert.ok(m.metadata['langevind.provenance']?.includes('calibrate'));
+    assert.ok(JSON.parse(m.metadata[META_METRICS]).velocityR2.langevin.mean >= MIN_R2);
+  });
+
+  test(`still decodes its simulated session (held-out last 20 %) with mean velocity R² ≥ ${MIN_R2} through the OnlineFilter`, () => {
+    const m = loadModel(MODEL);
+    const opts = JSON.parse(readFileSync(SESSION, 'utf8')) as SimulateOptions;
+    const s = simulateSession(opts);
+    assert.equal(m.config.n_in, s.channels);
+    assert.equal(m.config.bin_ms, s.binMs);
+    const n = s.timestamps.length;
+    const from = Math.floor(n * 0.8);
+    const counts = mat(Float32Array.from(s.counts), n, s.channels);
+    const { velocity } = runFilter(m, rowSlice(counts, from, n));
+    const score = r2(rowSlice(mat(s.velocity, n, 2), from, n), velocity);
+    assert.ok(mean(score) >= MIN_R2, `R² ${score}`);
+  });
+});
