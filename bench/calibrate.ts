@@ -7,7 +7,7 @@
  *
  *   node dist/bench/calibrate.js [--quick] [--only contdata95|lorenz] [--max-minutes M]
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,10 @@ async function run(name: string, o: Omit<CalibrateOptions, 'out'>): Promise<Reco
   };
 }
 
-const results: Record<string, unknown> = { date: new Date().toISOString(), quick, max_minutes: maxMinutes, cores: 2 };
+const resultsPath = join(root, 'bench/results/calibrate.json');
+// --only keeps the other case's last results.
+const previous = only && existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>) : {};
+const results: Record<string, unknown> = { ...previous, date: new Date().toISOString(), quick, max_minutes: maxMinutes, cores: 2 };
 if (!only || only === 'contdata95') {
   results.contdata95 = await run('contdata95', {
     recording: join(root, '../shared/data/contdata95/contdata95.xdf'), train: { maxMinutes, ...(quick ? { maxEpochs: 1 } : {}) },
@@ -60,13 +63,13 @@ if (!only || only === 'contdata95') {
   process.stderr.write(`contdata95: ${JSON.stringify((results.contdata95 as { velocity_r2: unknown }).velocity_r2)}\n`);
 }
 if (!only || only === 'lorenz') {
-  const sim = { kind: 'lorenz' as const, seed: 7, bins: quick ? 3000 : 15000, binMs: 20, channels: 30 };
+  const sim = { kind: 'lorenz' as const, seed: 7, bins: quick ? 3000 : 15000, binMs: 20, channels: 96 };
   const rec = join(tmp, 'lorenz.xdf');
   writeFileSync(rec, sessionToXdf(simulateSession(sim)));
   results.lorenz = { session: sim, ...(await run('lorenz', { recording: rec, train: { maxMinutes: quick ? 0.5 : Math.min(maxMinutes, 5) } })) };
   process.stderr.write(`lorenz: rate R² ${(results.lorenz as { rate_r2_vs_truth: number }).rate_r2_vs_truth}\n`);
 }
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-const path = join(root, 'bench/results/calibrate.json');
+const path = resultsPath;
 writeFileSync(path, JSON.stringify(results, null, 2) + '\n');
 process.stderr.write(`wrote ${path}\n`);
