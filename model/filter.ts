@@ -181,6 +181,20 @@ export class OnlineFilter {
       this.inW, this.inB, this.outW, this.outB, this.l1W, this.l1B, this.l2W, this.l2B, this.n1W, this.n1B, this.n2W, this.n2B,
       this.roW, this.roB, this.velW, this.velB] = b;
     normaliseKernel(this.khat, C, this.khat);
+    // The dense weights are read once per bin and dominate the step (memory-bound at preset P):
+    // rearrange them once into the kernels' blocked layout, which streams each matrix sequentially.
+    const k = this.k;
+    k.packMatrix(this.wIh, 3 * H, nIn);
+    k.packMatrix(this.wHh, 3 * H, H);
+    k.packMatrix(this.icZW, D, H);
+    k.packMatrix(this.icVW, D, H);
+    k.packMatrix(this.corrW, D, H);
+    k.packMatrix(this.inW, 3 * d, d);
+    k.packMatrix(this.outW, d, d);
+    k.packMatrix(this.l1W, F, d);
+    k.packMatrix(this.l2W, d, F);
+    k.packMatrix(this.roW, nOut, d);
+    k.packMatrix(this.velW, K, features);
     let i = wNames.length;
     this.state = b[i++];
     [this.x, this.gi, this.gh, this.grad, this.eps, this.qkv, this.p, this.attn, this.a, this.y, this.f1, this.f2, this.o,
@@ -269,8 +283,8 @@ export class OnlineFilter {
     const gi = this.gi;
     const gh = this.gh;
     const h = this.h;
-    k.gemv(gi, this.wIh, this.x, this.bIh, 3 * H, this.dims.nIn);
-    k.gemv(gh, this.wHh, h, this.bHh, 3 * H, H);
+    k.gemvPacked(gi, this.wIh, this.x, this.bIh, 3 * H, this.dims.nIn);
+    k.gemvPacked(gh, this.wHh, h, this.bHh, 3 * H, H);
     for (let j = 0; j < H; j++) {
       const r = 1 / (1 + Math.exp(-(gi[j] + gh[j])));
       const u = 1 / (1 + Math.exp(-(gi[H + j] + gh[H + j])));
@@ -286,8 +300,8 @@ export class OnlineFilter {
     const z = this.z;
     const v = this.v;
     if (this.bins === 0) {
-      k.gemv(z, this.icZW, this.h, this.icZb, D, H);
-      k.gemv(v, this.icVW, this.h, this.icVb, D, H);
+      k.gemvPacked(z, this.icZW, this.h, this.icZb, D, H);
+      k.gemvPacked(v, this.icVW, this.h, this.icVb, D, H);
       return;
     }
     const cfg = this.config;
@@ -298,7 +312,7 @@ export class OnlineFilter {
     gradPotential(grad, z, this.khat, C, L);
     if (cfg.corrections) {
       const eps = this.eps;
-      k.gemv(eps, this.corrW, this.h, this.corrB, D, H);
+      k.gemvPacked(eps, this.corrW, this.h, this.corrB, D, H);
       for (let i = 0; i < D; i++) {
         const vi = v[i];
         z[i] += dt * vi;
@@ -319,7 +333,7 @@ export class OnlineFilter {
     const k = this.k;
     const e = this.e;
     const qkv = this.qkv;
-    k.gemv(qkv, this.inW, e, this.inB, 3 * d, d);
+    k.gemvPacked(qkv, this.inW, e, this.inB, 3 * d, d);
     // Store this token's key and value in its ring slot.
     const slot = this.bins % W;
     const n = this.bins + 1 < W ? this.bins + 1 : W;
@@ -357,14 +371,14 @@ export class OnlineFilter {
     }
     const a = this.a;
     const y = this.y;
-    k.gemv(a, this.outW, this.attn, this.outB, d, d);
+    k.gemvPacked(a, this.outW, this.attn, this.outB, d, d);
     for (let i = 0; i < d; i++) y[i] = e[i] + a[i];
     layerNormInPlace(y, this.n1W, this.n1B, d, this.lnEps);
     const f1 = this.f1;
-    k.gemv(f1, this.l1W, y, this.l1B, F, d);
+    k.gemvPacked(f1, this.l1W, y, this.l1B, F, d);
     for (let i = 0; i < F; i++) if (f1[i] < 0) f1[i] = 0;
     const f2 = this.f2;
-    k.gemv(f2, this.l2W, f1, this.l2B, d, F);
+    k.gemvPacked(f2, this.l2W, f1, this.l2B, d, F);
     const o = this.o;
     for (let i = 0; i < d; i++) o[i] = y[i] + f2[i];
     layerNormInPlace(o, this.n2W, this.n2B, d, this.lnEps);
@@ -375,7 +389,7 @@ export class OnlineFilter {
     const { d, nOut, K, features, featuresPerLag } = this.dims;
     const k = this.k;
     const logRates = this.logRates;
-    k.gemv(logRates, this.roW, this.o, this.roB, nOut, d);
+    k.gemvPacked(logRates, this.roW, this.o, this.roB, nOut, d);
     const feat = this.feat;
     if (features > featuresPerLag) feat.copyWithin(featuresPerLag, 0, features - featuresPerLag);
     const codes = this.srcCodes;
@@ -402,7 +416,7 @@ export class OnlineFilter {
           break;
       }
     }
-    k.gemv(this.velocity, this.velW, feat, this.velB, K, features);
+    k.gemvPacked(this.velocity, this.velW, feat, this.velB, K, features);
   }
 }
 
