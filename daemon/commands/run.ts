@@ -53,6 +53,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const log = opts.log.child({ module: 'run' });
   const model = loadModel(cfg.model);
   const filter = new OnlineFilter(model, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
+  warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   const ctx: EndpointContext = {
@@ -165,4 +166,14 @@ async function openRecorder(path: string, config: { channel_labels: string[]; bi
     input: { name: 'langevind-input', channelLabels: config.channel_labels, binMs: config.bin_ms },
     output: { velocityLabels: config.velocity_labels, modelId },
   });
+}
+
+/**
+ * The first bins through a fresh filter run unoptimised code (several ms at preset P) until V8
+ * has compiled the step: run them before the first real bin arrives, then start clean.
+ */
+export function warmUp(filter: OnlineFilter, nIn: number, bins = 200): void {
+  const zeros = new Float32Array(nIn);
+  for (let i = 0; i < bins; i++) filter.step(zeros);
+  filter.reset();
 }
