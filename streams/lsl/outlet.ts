@@ -56,6 +56,7 @@ export class LslOutlet {
   readonly info: StreamInfo;
   readonly stats: OutletStats = { pushed: 0, sent: 0, consumers: 0, dropped: 0, badRequests: 0, badDatagrams: 0, shortinfoReplies: 0, timedataReplies: 0 };
   private readonly consumers = new Set<Consumer>();
+  private readonly sockets = new Set<net.Socket>();
   private readonly queries = new QueryCache(100);
   private readonly fullElement: XmlElement;
   private readonly shortXml: string;
@@ -166,7 +167,11 @@ export class LslOutlet {
     for (const c of this.consumers) c.sock.end();
     this.consumers.clear();
     this.stats.consumers = 0;
-    await new Promise<void>((r) => this.server.close(() => r()));
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    // A peer that never closes its side (or a half-sent request) must not keep the outlet open.
+    const t = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, 200);
+    await closed;
+    clearTimeout(t);
     for (const u of [this.service, ...this.responders]) u.close();
   }
 
@@ -214,6 +219,8 @@ export class LslOutlet {
 
   private onConnection(sock: net.Socket): void {
     sock.setNoDelay(true);
+    this.sockets.add(sock);
+    sock.on('close', () => this.sockets.delete(sock));
     let buf: Buffer = Buffer.alloc(0);
     let done = false;
     const fail = (): void => {

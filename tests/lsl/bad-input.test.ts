@@ -277,3 +277,15 @@ test('resolver: replies with a wrong query id or broken XML are ignored and coun
     await good.close();
   }
 });
+
+// The test timeout is a hang guard: without the forced close, server.close() waits for the client.
+test('outlet: close() does not wait for a client that never finishes its request', { timeout: 20000 }, async () => {
+  const outlet = await LslOutlet.create({ name: uniq('close'), channelCount: 1, channelFormat: 'float32', config: loadLslConfig() });
+  outlet.requestTimeoutMs = 10 * 60 * 1000;
+  const s = net.connect(outlet.info.v4dataPort, '127.0.0.1');
+  s.on('error', () => undefined);
+  await new Promise<void>((r) => s.on('connect', () => { s.write('LSL:strea'); r(); }));
+  await outlet.close();
+  assert.equal(outlet.stats.badRequests, 0);
+  await new Promise<void>((r) => (s.destroyed ? r() : s.on('close', () => r())));
+});
