@@ -66,7 +66,7 @@ if (!only || only === 'lorenz') {
   const sim = { kind: 'lorenz' as const, seed: 7, bins: quick ? 3000 : 15000, binMs: 20, channels: 96 };
   const rec = join(tmp, 'lorenz.xdf');
   writeFileSync(rec, sessionToXdf(simulateSession(sim)));
-  results.lorenz = { session: sim, ...(await run('lorenz', { recording: rec, train: { maxMinutes: quick ? 0.5 : Math.min(maxMinutes, 5) } })) };
+  results.lorenz = { session: sim, ...(await run('lorenz', { recording: rec, train: { maxMinutes: quick ? 0.5 : maxMinutes } })) };
   process.stderr.write(`lorenz: rate R² ${(results.lorenz as { rate_r2_vs_truth: number }).rate_r2_vs_truth}\n`);
 }
 mkdirSync(join(root, 'bench/results'), { recursive: true });

@@ -14,7 +14,8 @@ Data
   --bin-ms MS                 bin width when the stream does not state it
   --held-out FRACTION         held-out block at the end, never trained on (default 0.2)
 Model
-  --preset S|M|P              a preset size instead of the calibration default (H=64, D=32, F=128, W=32)
+  --preset S|M|P              a preset size instead of the calibration default
+                              (H=64, D=32 with C=1 oscillator channel, step 0.2, F=128, 2 heads, W=32)
   --hidden H --latent D --osc-channels C --heads N --ff F --window W --gamma G --step DT --no-corrections
 Training
   --epochs N                  maximum epochs (default 400)
