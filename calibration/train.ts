@@ -209,6 +209,8 @@ export async function train(cfg: ModelConfig, counts: Mat, init: Record<string, 
 
   const startWall = performance.now() / 1000 - st.elapsedSeconds;
   const elapsed = (): number => performance.now() / 1000 - startWall;
+  const elapsedAtStart = st.elapsedSeconds;
+  const epochAtStart = st.epoch;
   const windowsPerEpoch = Math.floor((nFit - T) / T);
   const batches = Math.max(1, Math.ceil(windowsPerEpoch / tc.batch));
   let reason: StopReason = 'max-epochs';
@@ -287,7 +289,8 @@ export async function train(cfg: ModelConfig, counts: Mat, init: Record<string, 
       nb++;
       const el = elapsed();
       const done = st.epoch + (b + 1) / batches;
-      const perEpoch = el / Math.max(done - (hooks.resume ? hooks.resume.epoch : 0), 1e-9) ;
+      // Speed from this process only (a resumed run's earlier time ran elsewhere, maybe slower).
+      const perEpoch = (el - elapsedAtStart) / Math.max(done - epochAtStart, 1e-9);
       const byEpochs = (tc.maxEpochs - done) * perEpoch;
       const byTime = tc.maxMinutes > 0 ? tc.maxMinutes * 60 - el : Infinity;
       hooks.onProgress?.({
