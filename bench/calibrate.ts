@@ -5,7 +5,7 @@
  * The machine's load average and the process's CPU time are recorded beside wall time, since on
  * a shared machine wall time alone says little.
  *
- *   node dist/bench/calibrate.js [--quick] [--only contdata95|lorenz] [--max-minutes M]
+ *   node dist/bench/calibrate.js [--quick] [--only contdata95|lorenz] [--max-minutes M] [--lorenz-bins N]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -63,7 +63,8 @@ if (!only || only === 'contdata95') {
   process.stderr.write(`contdata95: ${JSON.stringify((results.contdata95 as { velocity_r2: unknown }).velocity_r2)}\n`);
 }
 if (!only || only === 'lorenz') {
-  const sim = { kind: 'lorenz' as const, seed: 7, bins: quick ? 3000 : 15000, binMs: 20, channels: 96 };
+  const lorenzBins = args.includes('--lorenz-bins') ? Number(args[args.indexOf('--lorenz-bins') + 1]) : 30000;
+  const sim = { kind: 'lorenz' as const, seed: 7, bins: quick ? 3000 : lorenzBins, binMs: 20, channels: 96 };
   const rec = join(tmp, 'lorenz.xdf');
   writeFileSync(rec, sessionToXdf(simulateSession(sim)));
   results.lorenz = { session: sim, ...(await run('lorenz', { recording: rec, train: { maxMinutes: quick ? 0.5 : maxMinutes } })) };
