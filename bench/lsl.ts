@@ -14,7 +14,7 @@
  * ctypes inlets pulling one sample at a time.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -147,7 +147,8 @@ async function main(): Promise<void> {
     const result = {
       bench: 'lsl',
       when: new Date().toISOString(),
-      note: 'taken on the shared 2-core development machine while other helpers built and tested (under load); liblsl 1.12 peers are Python ctypes processes pulling one sample at a time',
+      note: 'liblsl 1.12 peers are Python ctypes processes pulling one sample at a time',
+      loadavg_end: loadavg(),
       setup: { channels: N, bin_ms: BIN_MS, minutes, bins: count, model: 'preset M (random weights, seed 1)', transport: 'loopback, machine scope' },
       e2e_ms: pe,
       baseline_liblsl_to_liblsl_ms: pb,
