@@ -9,6 +9,7 @@
  */
 import { XPublisher } from 'zeromq';
 import { ZmqError } from './subscriber.js';
+import { bindWhenFree } from './bind.js';
 
 export interface ZmqPublisherOptions {
   endpoint: string;
@@ -68,7 +69,7 @@ export class ZmqPublisher {
     sock.verbosity = 'allSubs';
     try {
       if (opts.bind === false) sock.connect(opts.endpoint);
-      else await sock.bind(opts.endpoint);
+      else await bindWhenFree(sock, opts.endpoint);
     } catch (err) {
       sock.close();
       const e = err as Error & { code?: string };

@@ -5,6 +5,7 @@
 import { Observable, defer, mergeAll } from 'rxjs';
 import { Subscriber as ZmqSub } from 'zeromq';
 import { monotonicNs } from '../types.js';
+import { bindWhenFree } from './bind.js';
 
 export class ZmqError extends Error {
   constructor(readonly code: string, message: string) {
@@ -55,7 +56,7 @@ export async function openZmqSource(opts: ZmqSourceOptions): Promise<Observable<
   const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0, maxMessageSize: opts.maxMessageSize ?? 1 << 20 });
   sock.subscribe(opts.topic ?? 'spikes');
   try {
-    if (opts.bind) await sock.bind(opts.endpoint);
+    if (opts.bind) await bindWhenFree(sock, opts.endpoint);
     else sock.connect(opts.endpoint);
   } catch (err) {
     sock.close();
