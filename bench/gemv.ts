@@ -17,6 +17,7 @@ import { dims, preset, type PresetName } from '../model/config.js';
 import type { KernelFactory } from '../model/kernels.js';
 import { tsKernels } from '../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../model/kernels-wasm.js';
+import { mulberry32 as rng } from '../model/init.js';
 
 interface Shape {
   name: string;
@@ -60,16 +61,6 @@ function stats(ns: Float64Array, cpuUs: number): Stats {
   return { bins: s.length, min_us: r(s[0] / 1e3), p50_us: r(q(0.5)), p99_us: r(q(0.99)), p999_us: r(q(0.999)), max_us: r(s[s.length - 1] / 1e3), mean_us: r(mean), cpu_us: r(cpuUs) };
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 

@@ -1,15 +1,8 @@
 /** Summary statistics for reports: exact percentiles of a sample and the coefficient of determination. */
+import type { HistogramSummary } from '../histogram.js';
 
-export interface Summary {
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+/** The same fields as a histogram's summary, so reports treat exact and bucketed figures alike. */
+export type Summary = HistogramSummary;
 
 /** Nearest-rank percentile (p in [0, 100]) of an ascending array: always a value that occurred. */
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {

@@ -8,17 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { KernelFactory, Kernels } from '../../model/kernels.js';
 import { gemvTs, packBlocked, packedIndex, tsKernels, unpackBlocked } from '../../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../../model/kernels-wasm.js';
+import { mulberry32 as rng } from '../../model/init.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ROWS = [1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 16, 182, 283];
 const COLS = [1, 3, 5, 8, 95, 182, 840];
