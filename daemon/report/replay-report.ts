@@ -7,8 +7,8 @@ import { htmlPage, table } from './html.js';
 import { histogramPlot, linePlot, type Series } from './plots.js';
 import { jsonNum, roundSummary, rSquared, summarize, type Summary } from './stats.js';
 
-/** What a replay measured, per seq (index = seq); NaN where nothing was received. */
-export interface ReplayMeasurements {
+/** What was replayed, where to, and how many bins were sent: shared by the measurements and the report. */
+export interface ReplayRun {
   recording: string;
   stream: string;
   channels: number;
@@ -18,6 +18,10 @@ export interface ReplayMeasurements {
   from: string;
   modelId: string;
   sent: number;
+}
+
+/** What a replay measured, per seq (index = seq); NaN where nothing was received. */
+export interface ReplayMeasurements extends ReplayRun {
   /** Monotonic ns of the replay process just before each send. */
   sendNs: Float64Array;
   /** Monotonic ns of the replay process when the Decoded arrived; NaN when lost. */
@@ -34,16 +38,7 @@ export interface ReplayMeasurements {
   truth?: { labels: string[]; values: Float64Array };
 }
 
-export interface ReplayReport {
-  recording: string;
-  stream: string;
-  channels: number;
-  binMs: number;
-  speed: number | 'max';
-  to: string;
-  from: string;
-  modelId: string;
-  sent: number;
+export interface ReplayReport extends ReplayRun {
   received: number;
   lost: number;
   duplicates: number;
