@@ -8,8 +8,16 @@
  *         the last (gc() in the daemon via bench/heap-probe.ts on SIGUSR2)
  *   echo  the same path with the daemon replaced by a bare ZeroMQ echo (this file, --echo): what
  *         the transport and the two processes cost without the filter, for comparison
+ *   floor what the machine allows (bench/floor.ts): a spinning thread's stalls, and paced round
+ *         trips over plain TCP between two Node processes and over libzmq between two Python
+ *         processes; scheduler-placed and with both sides on one CPU
+ *   m1x_one_cpu  m1x with the daemon and the replay tool pinned to the same CPU (--cpus): on a
+ *         VM, waking a thread on an idle vCPU is what the tail is made of
  *
- *   node dist/bench/e2e.js [--minutes 10] [--seconds 60] [--max-bins 30000] [--only m1x,mmax,c1024,echo] [--quick]
+ *   node dist/bench/e2e.js [--minutes 10] [--seconds 60] [--max-bins 30000]
+ *        [--only floor,echo,m1x,m1x_one_cpu,mmax,c1024] [--daemon-cpus L --replay-cpus L] [--quick]
+ *
+ * --daemon-cpus / --replay-cpus pin the two processes in the other phases (default: unpinned).
  *
  * Each phase starts a fresh `langevind run` and a separate `langevind replay` process; the
  * recording is a synthetic Poisson session (a few minutes, looped by --bins). Writes
@@ -29,6 +37,8 @@ import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../strea
 import { describeChannels, makeStreamInfo } from '../streams/stream-info.js';
 import { monotonicNs } from '../streams/types.js';
 import { writeXdf } from '../streams/xdf/writer.js';
+import { parseCpuList, pinProcess } from '../daemon/affinity.js';
+import { measureFloor } from './floor.js';
 import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
 import type { ReplayReport } from '../daemon/report/replay-report.js';
 
@@ -40,7 +50,8 @@ const SELF = fileURLToPath(import.meta.url);
  * binds OUT (topic velocity), and every SpikeBin goes straight back as a Decoded with the same seq,
  * stamped like the daemon stamps, with no filter in between.
  */
-async function echo(input: string, output: string): Promise<void> {
+async function echo(input: string, output: string, pin?: string): Promise<void> {
+  if (pin) pinProcess(parseCpuList(pin));
   const sub = new Subscriber({ receiveHighWaterMark: 100_000, linger: 0 });
   const pub = new XPublisher({ sendHighWaterMark: 100_000, sendTimeout: 0, linger: 0 });
   sub.subscribe('spikes');
@@ -120,7 +131,7 @@ interface PhaseResult {
   heap?: { before: Record<string, number>; mid?: Record<string, number>; after: Record<string, number>; growth_bytes: number; steady_growth_bytes?: number };
 }
 
-async function phase(dir: string, o: { name: string; cfg: ModelConfig; recordingBins: number; bins: number; speed: string; window?: number; heap?: boolean; echo?: boolean }): Promise<PhaseResult> {
+async function phase(dir: string, o: { name: string; cfg: ModelConfig; recordingBins: number; bins: number; speed: string; window?: number; heap?: boolean; echo?: boolean; daemonCpus?: string; replayCpus?: string }): Promise<PhaseResult> {
   const model = join(dir, `${o.name}.safetensors`);
   saveModel(model, makeModel(o.cfg, initWeights(o.cfg, 1)));
   const rec = join(dir, `${o.name}.xdf`);
@@ -128,10 +139,12 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
   const [pIn, pOut] = [await freePort(), await freePort()];
   const input = `zmq+tcp://127.0.0.1:${pIn}`;
   const output = `zmq+tcp://127.0.0.1:${pOut}`;
-  process.stderr.write(`e2e ${o.name}: n_in ${o.cfg.n_in}, ${o.cfg.bin_ms} ms bins, ${o.bins} bins at speed ${o.speed}\n`);
+  const pinning = o.daemonCpus ? `; daemon on CPU ${o.daemonCpus}, replay on CPU ${o.replayCpus}` : '';
+  process.stderr.write(`e2e ${o.name}: n_in ${o.cfg.n_in}, ${o.cfg.bin_ms} ms bins, ${o.bins} bins at speed ${o.speed}${pinning}\n`);
+  const cpuArgs = o.daemonCpus ? ['--cpus', o.daemonCpus] : [];
   const daemon = o.echo
-    ? await startDaemon(['--echo', input, output], { script: SELF, readyTimeoutMs: 60_000 })
-    : await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0'], {
+    ? await startDaemon(['--echo', input, output, ...cpuArgs], { script: SELF, readyTimeoutMs: 60_000 })
+    : await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0', ...cpuArgs], {
       nodeArgs: ['--expose-gc', '--import', PROBE],
       readyTimeoutMs: 60_000,
     });
@@ -143,6 +156,7 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
     const expectedMs = o.speed === 'max' ? o.bins * 5 : (o.bins * o.cfg.bin_ms) / Number(o.speed);
     const args = [rec, '--to', input, '--from', output, '--speed', o.speed, '--bins', String(o.bins)];
     if (o.window) args.push('--window', String(o.window));
+    if (o.replayCpus) args.push('--cpus', o.replayCpus);
     const replaying = replayProcess(args, expectedMs + 120_000);
     let mid: Record<string, number> | undefined;
     const midTimer = o.heap ? setTimeout(() => void heapProbe(daemon).then((h) => (mid = h), () => undefined), 0.2 * expectedMs) : undefined;
@@ -161,7 +175,7 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
   const r = replay;
   process.stderr.write(`  sent ${r.sent} received ${r.received} lost ${r.lost} late ${r.late}; latency ms p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} p99.9 ${r.latencyMs.p999} max ${r.latencyMs.max}; ${r.binsPerS} bins/s${heap ? `; heap ${(heap.before.heap_used / 2 ** 20).toFixed(2)} → ${heap.mid ? (heap.mid.heap_used / 2 ** 20).toFixed(2) + ' → ' : ''}${(heap.after.heap_used / 2 ** 20).toFixed(2)} MiB` : ''}\n`);
   return {
-    params: { n_in: o.cfg.n_in, hidden: o.cfg.hidden, latent: o.cfg.latent, window: o.cfg.window, ff: o.cfg.ff, bin_ms: o.cfg.bin_ms, bins: o.bins, recording_bins: Math.min(o.recordingBins, o.bins), speed: o.speed },
+    params: { daemon_cpus: o.daemonCpus ?? null, replay_cpus: o.replayCpus ?? null, n_in: o.cfg.n_in, hidden: o.cfg.hidden, latent: o.cfg.latent, window: o.cfg.window, ff: o.cfg.ff, bin_ms: o.cfg.bin_ms, bins: o.bins, recording_bins: Math.min(o.recordingBins, o.bins), speed: o.speed },
     replay: r,
     daemon: stopped.summary,
     heap,
@@ -174,31 +188,48 @@ async function main(): Promise<void> {
       minutes: { type: 'string', default: '10' },
       seconds: { type: 'string', default: '60' },
       'max-bins': { type: 'string', default: '30000' },
-      only: { type: 'string', default: 'echo,m1x,mmax,c1024' },
+      only: { type: 'string', default: 'floor,echo,m1x,m1x_one_cpu,mmax,c1024' },
       echo: { type: 'boolean', default: false },
+      cpus: { type: 'string' },
+      'daemon-cpus': { type: 'string' },
+      'replay-cpus': { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO_ROOT, 'bench/results/e2e.json') },
     },
     allowPositionals: true,
   });
-  if (v.echo) return echo(positionals[0], positionals[1]);
+  if (v.echo) return echo(positionals[0], positionals[1], v.cpus);
   const quick = v.quick;
   const minutes = quick ? 0.25 : Number(v.minutes);
   const seconds = quick ? 5 : Number(v.seconds);
   const maxBins = quick ? 2000 : Number(v['max-bins']);
   const only = new Set(v.only.split(','));
+  const pin = { daemonCpus: v['daemon-cpus'], replayCpus: v['replay-cpus'] };
   const dir = mkdtempSync(join(tmpdir(), 'langevind-e2e-'));
   const load0 = loadavg();
   const results: Record<string, unknown> = {};
   try {
     const m = preset('M', { n_in: 192, bin_ms: 20 });
+    // The CPU that both processes share in the one-CPU layout: the last, away from where the
+    // kernel tends to put interrupts.
+    const oneCpu = cpus().length >= 2 ? String(cpus().length - 1) : undefined;
+    if (only.has('floor')) {
+      const bins = Math.round((Math.min(minutes, 1) * 60_000) / 20);
+      const stallSeconds = Math.min(minutes, 1) * 60;
+      process.stderr.write(`e2e floor: stall probe ${stallSeconds} s, then ${bins} paced round trips (Node TCP, pyzmq), scheduler-placed${oneCpu ? ' and on CPU ' + oneCpu : ''}\n`);
+      const floor: Record<string, unknown> = {};
+      floor.scheduler = await measureFloor({ bins, binMs: 20, stallSeconds, ports: [await freePort(), await freePort()] });
+      if (oneCpu) floor.one_cpu = await measureFloor({ bins, binMs: 20, stallSeconds, ports: [await freePort(), await freePort()], aCpus: oneCpu, bCpus: oneCpu });
+      process.stderr.write(`  ${JSON.stringify(floor)}\n`);
+      results.floor = floor;
+    }
     if (only.has('echo')) {
       const bins = Math.round((Math.min(minutes, 1) * 60_000) / 20);
-      results.echo = await phase(dir, { name: 'echo', cfg: m, recordingBins: 6000, bins, speed: '1', echo: true });
+      results.echo = await phase(dir, { name: 'echo', cfg: m, recordingBins: 6000, bins, speed: '1', echo: true, ...pin });
     }
     if (only.has('m1x')) {
       const bins = Math.round((minutes * 60_000) / 20);
-      const p = await phase(dir, { name: 'm1x', cfg: m, recordingBins: 6000, bins, speed: '1' });
+      const p = await phase(dir, { name: 'm1x', cfg: m, recordingBins: 6000, bins, speed: '1', ...pin });
       const all = p.replay.latencyMs;
       const steady = p.replay.latencyMsAfterFirstSecond;
       results.m1x = {
@@ -211,14 +242,20 @@ async function main(): Promise<void> {
         },
       };
     }
+    if (only.has('m1x_one_cpu') && oneCpu) {
+      const bins = Math.round((minutes * 60_000) / 20);
+      const p = await phase(dir, { name: 'm1x_one_cpu', cfg: m, recordingBins: 6000, bins, speed: '1', daemonCpus: oneCpu, replayCpus: oneCpu });
+      const all = p.replay.latencyMs;
+      results.m1x_one_cpu = { ...p, targets: { p99_le_1ms: (all.p99 ?? Infinity) <= 1, max_le_5ms: (all.max ?? Infinity) <= 5, zero_lost: p.replay.lost === 0 } };
+    }
     if (only.has('mmax')) {
-      const p = await phase(dir, { name: 'mmax', cfg: m, recordingBins: 6000, bins: maxBins, speed: 'max', window: 64 });
+      const p = await phase(dir, { name: 'mmax', cfg: m, recordingBins: 6000, bins: maxBins, speed: 'max', window: 64, ...pin });
       results.mmax = { ...p, sustained_bins_per_s: p.replay.binsPerS };
     }
     if (only.has('c1024')) {
       const s = preset('S', { n_in: 1024, n_out: 1024, bin_ms: 1 });
       const bins = Math.round(seconds * 1000);
-      const p = await phase(dir, { name: 'c1024', cfg: s, recordingBins: 10_000, bins, speed: '1', heap: true });
+      const p = await phase(dir, { name: 'c1024', cfg: s, recordingBins: 10_000, bins, speed: '1', heap: true, ...pin });
       const miss = p.replay.deadlineMissFraction ?? 1;
       results.c1024 = { ...p, targets: { miss_le_0_1pct: miss <= 0.001, heap_growth_bytes: p.heap?.growth_bytes, steady_heap_growth_bytes: p.heap?.steady_growth_bytes } };
     }

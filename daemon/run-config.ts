@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AffinityError, parseCpuList } from './affinity.js';
 import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
 
 export class RunConfigError extends Error {
@@ -26,6 +27,8 @@ export interface RunConfig {
   /** Seconds between status log lines; 0 turns them off. */
   statusInterval: number;
   kernels?: 'ts' | 'wasm';
+  /** Pin every thread of the daemon to these CPUs (Linux); unset: the scheduler decides. */
+  cpus?: number[];
 }
 
 export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output URI [--output URI …] [options]
@@ -40,19 +43,21 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
   --record FILE.xdf       record every accepted bin and every decode to an XDF file
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
-                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels"}
+                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"}
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
   --stream-id ID          accept only this stream_id (default: the first one seen)
   --status-interval S     seconds between status log lines (default 10; 0: off)
   --kernels ts|wasm       filter kernels (default: wasm when available)
+  --cpus LIST             pin the daemon's threads to these CPUs, e.g. 2 or 2-3 (Linux); keeps
+                          the scheduler from moving it between CPUs, which costs latency
 
 Logs are NDJSON on stderr; "ready" is logged once inputs and outputs are open. On SIGINT or
 SIGTERM the daemon stops taking input, flushes outputs and the recording, prints a summary (text,
 then one JSON line) on stdout and exits 0.`;
 
-const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels'] as const;
+const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'cpus'] as const;
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
@@ -91,6 +96,7 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
         'stream-id': { type: 'string' },
         'status-interval': { type: 'string' },
         kernels: { type: 'string' },
+        cpus: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -131,6 +137,15 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
   if (!(GAP_POLICIES as readonly string[]).includes(gp)) throw new RunConfigError(`--gap-policy must be ${GAP_POLICIES.join(' or ')}, got "${gp}"`);
   const kernels = str(a.kernels, 'kernels');
   if (kernels !== undefined && kernels !== 'ts' && kernels !== 'wasm') throw new RunConfigError(`--kernels must be ts or wasm, got "${kernels}"`);
+  let cpus: number[] | undefined;
+  const cpuSpec = a.cpus ?? (Array.isArray(file.cpus) ? file.cpus.join(',') : str(undefined, 'cpus'));
+  if (cpuSpec !== undefined) {
+    try {
+      cpus = parseCpuList(String(cpuSpec));
+    } catch (err) {
+      throw new RunConfigError((err as AffinityError).message);
+    }
+  }
   return {
     model,
     input,
@@ -141,5 +156,6 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     streamId: str(a['stream-id'], 'stream_id'),
     statusInterval: num(a['status-interval'], 'status_interval', '--status-interval', false) ?? 10,
     kernels: kernels as RunConfig['kernels'],
+    cpus,
   };
 }

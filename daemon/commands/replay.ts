@@ -13,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Subscriber, XPublisher } from 'zeromq';
+import { AffinityError, formatCpuList, parseCpuList, pinProcess } from '../affinity.js';
 import { parseEndpoint } from '../endpoints.js';
 import { buildReplayReport, replayReportHtml, type ReplayMeasurements, type ReplayReport } from '../report/replay-report.js';
 import { LogBuckets, RunningR2 } from '../report/stats.js';
@@ -305,6 +306,8 @@ Plays a recording's spike stream into a running daemon as a rig would and report
   --report FILE    write an HTML report (and FILE.json beside it); FILE.json writes JSON only
   --window N       bins in flight at --speed max (default 256)
   --timeout-ms MS  wait this long for the daemon's sockets (default 10000)
+  --cpus LIST      pin this process's threads to these CPUs, e.g. 0 (Linux); for latency
+                   measurements keep it off the daemon's CPUs, as a rig's acquisition would be
   --quiet          no status lines on stderr
 
 The JSON report goes to stdout. Example:
@@ -327,6 +330,7 @@ export async function main(argv: string[]): Promise<number> {
         report: { type: 'string' },
         window: { type: 'string' },
         'timeout-ms': { type: 'string' },
+        cpus: { type: 'string' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -348,6 +352,15 @@ export async function main(argv: string[]): Promise<number> {
     return n;
   };
   const speed = checkSpeed(v.speed === 'max' ? 'max' : v.speed);
+  if (v.cpus !== undefined) {
+    let pinned;
+    try {
+      pinned = pinProcess(parseCpuList(v.cpus));
+    } catch (err) {
+      throw new ReplayCliError('EUSAGE', `replay: ${(err as AffinityError).message}`);
+    }
+    if (!v.quiet) process.stderr.write(`replay: pinned to CPU ${formatCpuList(pinned.cpus)} (${pinned.threads} threads)\n`);
+  }
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);

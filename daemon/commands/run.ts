@@ -9,6 +9,7 @@ import { wasmKernels } from '../../model/kernels-wasm.js';
 import { loadModel } from '../../model/model-file.js';
 import type { Decoded, SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type DecodedSink, type EndpointContext } from '../endpoints.js';
+import { formatCpuList, pinProcess } from '../affinity.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode } from '../pipeline.js';
@@ -28,6 +29,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  if (cfg.cpus) {
+    // Before any socket exists, so libzmq's I/O thread is created pinned too.
+    const pinned = pinProcess(cfg.cpus);
+    log.child({ module: 'run' }).info('pinned', { cpus: formatCpuList(pinned.cpus), threads: pinned.threads });
+  }
   const { summary, exitCode } = await runDaemon(cfg, { log });
   process.stdout.write(formatSummary(summary) + '\n' + JSON.stringify({ summary }) + '\n');
   // Sockets and timers are closed; if anything still holds the event loop, do not hang on it.
