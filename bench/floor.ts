@@ -20,25 +20,16 @@ import { createServer, connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseCpuList, pinProcess } from '../daemon/affinity.js';
+import { roundSummary, summarize } from '../daemon/report/stats.js';
 import { pace } from '../streams/replay.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAYLOAD_BYTES = 800;
 
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+/** Round-trip latency in ms, summarised as the replay report summarises it. */
+export type LatencySummary = ReturnType<typeof roundSummary>;
 
-function summarizeMs(samplesMs: Float64Array): LatencySummary {
-  const s = Float64Array.from(samplesMs).sort();
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  const r = (x: number): number => Math.round(x * 1e4) / 1e4;
-  return { count: s.length, p50: r(q(0.5)), p99: r(q(0.99)), p999: r(q(0.999)), max: r(s[s.length - 1]) };
-}
+const summarizeMs = (samplesMs: ArrayLike<number>): LatencySummary => roundSummary(summarize(samplesMs));
 
 /** Spins on the clock; returns the gaps the thread did not get to run. */
 function stallProbe(seconds: number): { seconds: number; gaps_over_0_2ms: number; gaps_over_1ms: number; gaps_over_5ms: number; longest_ms: number } {
@@ -135,8 +126,7 @@ else:
         s = time.perf_counter_ns(); pub.send_multipart([b'spikes', payload]); sub.recv_multipart(); e = time.perf_counter_ns()
         lat.append((e - s) / 1e6)
     pub.send_multipart([b'quit', b''])
-    lat.sort(); q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-    print('{"count": %d, "p50": %.4f, "p99": %.4f, "p999": %.4f, "max": %.4f}' % (len(lat), q(.5), q(.99), q(.999), lat[-1]), flush=True)
+    print('[' + ','.join('%.4f' % x for x in lat) + ']', flush=True)
 `;
 
 function firstLine(child: ChildProcess): Promise<string> {
@@ -181,7 +171,7 @@ async function pyzmq(bins: number, binMs: number, ports: [number, number], aCpus
   try {
     await firstLine(echo);
     const out = await run('/usr/bin/python3', ['-c', PYZMQ, 'ping', a, b, String(bins), String(binMs), bCpus ?? ''], bins * binMs + 60_000);
-    return JSON.parse(out) as LatencySummary;
+    return summarizeMs(JSON.parse(out) as number[]);
   } finally {
     echo.kill();
   }
