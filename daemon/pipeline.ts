@@ -91,6 +91,7 @@ export function decode(opts: PipelineOptions): OperatorFunction<SpikeBin, Decode
       }));
       let slot = 0;
       let lastSeq = -1;
+      let previousStream = '';
 
       const reject = (kind: RejectKind, bin: SpikeBin): void => {
         metrics.rejects[kind]++;
@@ -113,8 +114,10 @@ export function decode(opts: PipelineOptions): OperatorFunction<SpikeBin, Decode
           filter.reset();
           metrics.restarts++;
           metrics.resets++;
-          log.warn('source restarted: seq jumped back, filter reset', { seq: bin.seq, last_seq: lastSeq });
+          if (validator.streamChanged) log.warn('input stream changed after the followed one went silent: filter reset', { stream_id: bin.streamId, previous_stream_id: previousStream, seq: bin.seq });
+          else log.warn('source restarted: seq jumped back, filter reset', { seq: bin.seq, last_seq: lastSeq });
         }
+        if (bin.streamId !== '') previousStream = bin.streamId;
         const missing = validator.missing;
         if (missing > 0) {
           const unseen = validator.unseen;

@@ -47,7 +47,8 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
-  --stream-id ID          accept only this stream_id (default: the first one seen)
+  --stream-id ID          accept only this stream_id (default: the first one seen, and after
+                          it has been silent for 1 s, the next stream that sends)
   --status-interval S     seconds between status log lines (default 10; 0: off)
   --kernels ts|wasm       filter kernels (default: wasm when available)
   --cpus LIST             pin the daemon's threads to these CPUs, e.g. 2 or 2-3 (Linux); keeps

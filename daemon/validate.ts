@@ -4,7 +4,10 @@
  *
  * Policy (documented in the README):
  * - stream_id: the daemon locks onto the configured id, or else the first one it sees; bins of any
- *   other stream are rejected (`stream_id`). An empty stream_id is accepted as "unnamed".
+ *   other stream are rejected (`stream_id`). An empty stream_id is accepted as "unnamed". When the
+ *   lock was not configured and the followed stream has been silent for `streamTimeoutNs` (a rig
+ *   restarted under a new id), the next stream to send takes over: accepted, `streamChanged` and
+ *   `restart` set. A configured id is never given up.
  * - bin_ms: 0 means "not stated"; any other value must equal the model's bin_ms (`bin_ms`).
  * - counts: exactly n_in entries (`channels`), each a finite non-negative integer (`counts`).
  * - seq: equal to the last in-order seq → `duplicate`; lower by at most `maxReorder` → `reordered`;
@@ -25,6 +28,11 @@ export interface ValidatorOptions {
   streamId?: string;
   /** A seq this far or less below the last is reordered/duplicate; further below is a source restart. */
   maxReorder?: number;
+  /**
+   * Silence (monotonic ns, from SpikeBin.receivedNs) after which another stream may take over an
+   * automatic lock; default 1 s. Two live streams never take turns: the followed one is not silent.
+   */
+  streamTimeoutNs?: number;
 }
 
 export class BinValidator {
@@ -34,14 +42,21 @@ export class BinValidator {
   unseen = 0;
   /** After an accepted bin: the source restarted (seq jumped far back); reset the filter first. */
   restart = false;
+  /** After an accepted bin: it comes from a new stream that took over a silent one (restart is set too). */
+  streamChanged = false;
   private lastSeq = -1;
   private pendingMissing = 0;
   private lockedStream: string | undefined;
+  private lockedLastNs = 0;
+  /** A takeover happened; the next accepted bin resets the filter (an intervening bin may be rejected). */
+  private takeoverPending = false;
   private readonly maxReorder: number;
+  private readonly streamTimeoutNs: number;
 
   constructor(private readonly opts: ValidatorOptions) {
     this.lockedStream = opts.streamId;
     this.maxReorder = opts.maxReorder ?? 100;
+    this.streamTimeoutNs = opts.streamTimeoutNs ?? 1e9;
   }
 
   /** null: accepted (then read missing / unseen / restart). Otherwise the reason it was dropped. */
@@ -49,8 +64,16 @@ export class BinValidator {
     this.missing = 0;
     this.unseen = 0;
     this.restart = false;
+    this.streamChanged = false;
     if (this.lockedStream === undefined) this.lockedStream = bin.streamId;
-    else if (bin.streamId !== this.lockedStream && bin.streamId !== '') return 'stream_id';
+    else if (bin.streamId !== this.lockedStream && bin.streamId !== '') {
+      if (this.opts.streamId !== undefined || bin.receivedNs - this.lockedLastNs < this.streamTimeoutNs) return 'stream_id';
+      this.takeoverPending = true;
+      this.lockedStream = bin.streamId;
+      this.lastSeq = -1;
+      this.pendingMissing = 0;
+    }
+    if (bin.streamId === this.lockedStream) this.lockedLastNs = bin.receivedNs;
     if (bin.binMs !== 0 && Math.abs(bin.binMs - this.opts.binMs) > 1e-9 * this.opts.binMs) return 'bin_ms';
     const seq = bin.seq;
     let restart = false;
@@ -70,7 +93,9 @@ export class BinValidator {
     this.unseen = jump;
     this.missing = this.pendingMissing + jump;
     this.pendingMissing = 0;
-    this.restart = restart;
+    this.restart = restart || this.takeoverPending;
+    this.streamChanged = this.takeoverPending;
+    this.takeoverPending = false;
     return null;
   }
 

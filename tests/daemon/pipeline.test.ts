@@ -117,6 +117,37 @@ describe('decode pipeline', () => {
     assert.deepEqual(h.sink.got.map((g) => g.seq), [2]);
   });
 
+  it('lets a new stream take over once the followed one has been silent for 1 s (a rig restarted under a new id)', () => {
+    const h = harness({ log: true });
+    const s = 1e9;
+    h.src.next(bin(1, counts[0], { receivedNs: 10 * s }));
+    h.src.next(bin(2, counts[1], { receivedNs: 10.02 * s }));
+    h.src.next(bin(1, counts[2], { streamId: 'rig-new', receivedNs: 10.5 * s })); // rig-1 silent 0.48 s: rejected
+    assert.equal(h.metrics.rejects.stream_id, 1);
+    h.src.next(bin(0, counts[2], { streamId: 'rig-new', receivedNs: 11.03 * s })); // silent 1.01 s: takes over
+    h.src.next(bin(1, counts[3], { streamId: 'rig-new', receivedNs: 11.05 * s }));
+    h.src.next(bin(3, counts[0], { receivedNs: 11.06 * s })); // the old stream is now the foreign one
+    assert.equal(h.metrics.rejects.stream_id, 2);
+    assert.deepEqual(h.sink.got.map((g) => [g.seq, g.streamId]), [[1, 'rig-1'], [2, 'rig-1'], [0, 'rig-new'], [1, 'rig-new']]);
+    // The new stream starts from a reset filter, and its seq from scratch (no gap, no restart by seq).
+    assert.deepEqual(h.sink.got.map((g) => g.velocity), expected([counts[0], counts[1], 'reset', counts[2], counts[3]]));
+    assert.equal(h.metrics.gaps, 0);
+    assert.equal(h.metrics.resets, 1);
+    const changed = h.lines.filter((l) => String(l.msg).startsWith('input stream changed'));
+    assert.equal(changed.length, 1);
+    assert.equal(changed[0].stream_id, 'rig-new');
+    assert.equal(changed[0].previous_stream_id, 'rig-1');
+  });
+
+  it('never gives up a configured stream_id, however long it is silent', () => {
+    const h = harness({ streamId: 'rig-1' });
+    h.src.next(bin(1, counts[0], { receivedNs: 1e9 }));
+    h.src.next(bin(1, counts[1], { streamId: 'rig-new', receivedNs: 100e9 }));
+    h.src.next(bin(2, counts[2], { streamId: 'rig-new', receivedNs: 101e9 }));
+    assert.equal(h.metrics.rejects.stream_id, 2);
+    assert.deepEqual(h.sink.got.map((g) => g.seq), [1]);
+  });
+
   it('gap policy zeros: steps the filter through the missing bins with zero input', () => {
     const h = harness({ gapPolicy: 'zeros' });
     h.src.next(bin(10, counts[0]));
