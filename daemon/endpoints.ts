@@ -36,9 +36,10 @@ export interface EndpointContext {
   log: Logger;
   /**
    * A source reports here what it received but could not turn into a SpikeBin (undecodable
-   * bytes, wrong frame count, …); the daemon counts it by kind and rate-limits the log line.
+   * bytes, wrong frame count, …); the daemon counts it by kind, rate-limits the log line, and
+   * records it with `raw` (the message's frames as received) when recording.
    */
-  reject(kind: RejectKind, detail: string): void;
+  reject(kind: RejectKind, detail: string, raw?: readonly Uint8Array[]): void;
 }
 
 /** Where decodes go. next() is called on the real-time path: synchronous, never blocks, never throws on a slow peer. */

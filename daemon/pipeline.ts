@@ -52,6 +52,8 @@ export interface PipelineOptions {
   onBin?: (bin: SpikeBin) => void;
   /** Every decode, after the sinks (the recorder). Must not block. */
   onDecoded?: (d: Decoded) => void;
+  /** Every bin refused by validation, with the reason in words (the recorder). Must not block. */
+  onReject?: (kind: RejectKind, bin: SpikeBin, detail: string) => void;
   /** Decoded records in the ring (default 16); a consumer may hold one that long. */
   ringSize?: number;
 }
@@ -95,6 +97,7 @@ export function decode(opts: PipelineOptions): OperatorFunction<SpikeBin, Decode
 
       const reject = (kind: RejectKind, bin: SpikeBin): void => {
         metrics.rejects[kind]++;
+        opts.onReject?.(kind, bin, describeReject(kind, bin, { nIn, binMs, expectedStream: validator.expectedStream, lastSeq }));
         limited.warn(kind, 'input rejected', () => ({
           detail: describeReject(kind, bin, { nIn, binMs, expectedStream: validator.expectedStream, lastSeq }),
           seq: bin.seq,

@@ -41,7 +41,7 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                             lsl://name=M1-binned
   --output URI            where decodes go (repeatable): zmq+tcp://127.0.0.1:5556 (binds; ?connect
                           to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
-  --record FILE.xdf       record every accepted bin and every decode to an XDF file
+  --record FILE.xdf       record every bin, every refused message and every decode to XDF
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
                           "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"}
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero

@@ -7,7 +7,11 @@
  *   - `<input name>-receipt` (type SpikeReceipt, double64: seq, received_ns), same timestamps, so the
  *     arrival order and times survive without touching the counts stream's format;
  *   - `langevind-decoded` (type Decoded, double64: velocity…, seq, received_ns, decoded_ns, sent_ns),
- *     stamped with the decoded bin's timestamp, the model id in `<desc><model_id>`.
+ *     stamped with the decoded bin's timestamp, the model id in `<desc><model_id>`;
+ *   - `<input name>-rejected` (type InputRejects, one string channel, irregular): every message the
+ *     daemon refused, as one JSON object: kind, detail, received_ns, and either the bin as decoded
+ *     (seq, timestamp, stream_id, bin_ms, counts) or the raw frames in base64. Stamped with the
+ *     bin's timestamp, or for undecodable bytes with the last bin's, so it sorts into the session.
  *
  * Non-blocking: recordBin/recordDecoded only copy into preallocated buffers; a timer hands the
  * buffered samples to the XdfWriter (which encodes them and writes asynchronously on its own
@@ -24,6 +28,17 @@ export interface RecorderOptions {
   output: { velocityLabels: string[]; modelId: string };
   /** ms between hand-overs to the file (default 250). */
   drainMs?: number;
+}
+
+/** What the daemon refused, as recordReject takes it. */
+export interface RejectedInput {
+  kind: string;
+  detail: string;
+  receivedNs: number;
+  /** The bin as decoded, when the message decoded (its counts are copied out). */
+  bin?: SpikeBin;
+  /** The frames as received, when it did not. */
+  raw?: readonly Uint8Array[];
 }
 
 export class RecorderError extends Error {
@@ -65,6 +80,8 @@ export class Recorder {
   private readonly counts: Rows<Int32Array>;
   private readonly receipts: Rows<Float64Array>;
   private readonly decoded: Rows<Float64Array>;
+  /** Rejected messages waiting for the next drain: [timestamp, JSON] (rare: no preallocation). */
+  private rejected: Array<[number, string]> = [];
   private readonly nVel: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -72,11 +89,11 @@ export class Recorder {
   private lastT = 0;
   private drainError: unknown;
   /** Samples handed to the writer so far. */
-  readonly handed = { bins: 0, decoded: 0 };
+  readonly handed = { bins: 0, decoded: 0, rejected: 0 };
 
   private constructor(
     private readonly writer: XdfWriter,
-    private readonly ids: { counts: number; receipts: number; decoded: number },
+    private readonly ids: { counts: number; receipts: number; decoded: number; rejected: number },
     opts: RecorderOptions,
   ) {
     const c = opts.input.channelLabels.length;
@@ -127,7 +144,16 @@ export class Recorder {
       sourceId: `langevind-recorder/decoded/${output.modelId}`,
       desc: decDesc,
     }));
-    return new Recorder(writer, { counts, receipts, decoded }, opts);
+    const rejected = writer.addStream(makeStreamInfo({
+      name: `${input.name}-rejected`,
+      type: 'InputRejects',
+      channelCount: 1,
+      channelFormat: 'string',
+      nominalSrate: 0,
+      sourceId: `langevind-recorder/${input.name}-rejected`,
+      desc: describeChannels(['message'], { type: 'JSON' }),
+    }));
+    return new Recorder(writer, { counts, receipts, decoded, rejected }, opts);
   }
 
   /** Copies the bin; never blocks. Counts are stored as int32 (they are validated integers by then). */
@@ -145,6 +171,20 @@ export class Recorder {
     this.receipts.data[q] = bin.seq;
     this.receipts.data[q + 1] = bin.receivedNs;
     this.lastT = bin.timestamp;
+  }
+
+  /**
+   * Keeps a refused message; never blocks. Off the accepted bins' path, so it may allocate: bad
+   * input is rare, and a flood of it is bounded by what the transport delivers.
+   */
+  recordReject(r: RejectedInput): void {
+    if (this.closed) return;
+    const b = r.bin;
+    const entry = b
+      ? { kind: r.kind, detail: r.detail, received_ns: r.receivedNs, seq: b.seq, timestamp: b.timestamp, stream_id: b.streamId, bin_ms: b.binMs, counts: Array.from(b.counts, (x) => (Number.isFinite(x) ? x : String(x))) }
+      : { kind: r.kind, detail: r.detail, received_ns: r.receivedNs, frames_base64: (r.raw ?? []).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64')) };
+    const t = b && Number.isFinite(b.timestamp) ? b.timestamp : this.lastT;
+    this.rejected.push([t, JSON.stringify(entry)]);
   }
 
   /** Copies the decode; never blocks. */
@@ -168,9 +208,12 @@ export class Recorder {
       this.handed.bins += this.drainRows(this.counts, this.ids.counts);
       this.drainRows(this.receipts, this.ids.receipts);
       this.handed.decoded += this.drainRows(this.decoded, this.ids.decoded);
+      for (const [t, json] of this.rejected) this.writer.pushSample(this.ids.rejected, t, [json]);
+      this.handed.rejected += this.rejected.length;
+      this.rejected = [];
       if (this.handed.bins > 0 && this.lastT - this.lastOffsetT >= CLOCK_OFFSET_EVERY_S) {
         // The recording is in the source's clock: offset 0 says so to readers that sync clocks.
-        for (const id of [this.ids.counts, this.ids.receipts, this.ids.decoded]) this.writer.pushClockOffset(id, this.lastT, 0);
+        for (const id of [this.ids.counts, this.ids.receipts, this.ids.decoded, this.ids.rejected]) this.writer.pushClockOffset(id, this.lastT, 0);
         this.lastOffsetT = this.lastT;
       }
     } catch (err) {
@@ -187,7 +230,7 @@ export class Recorder {
     return n;
   }
 
-  /** The writer's counts: samples written and dropped per stream (ids: 1 counts, 2 receipts, 3 decoded). */
+  /** The writer's counts: samples written and dropped per stream (ids: 1 counts, 2 receipts, 3 decoded, 4 rejected). */
   stats(): XdfWriterStats {
     return this.writer.stats();
   }

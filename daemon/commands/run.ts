@@ -7,7 +7,8 @@ import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
 import { loadModel } from '../../model/model-file.js';
-import type { Decoded, SpikeBin } from '../../streams/types.js';
+import type { RejectedInput } from '../../streams/recorder.js';
+import { monotonicNs, type Decoded, type SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type DecodedSink, type EndpointContext } from '../endpoints.js';
 import { formatCpuList, pinProcess } from '../affinity.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
@@ -15,10 +16,11 @@ import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode } from '../pipeline.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
 
-/** What streams/recorder.ts (helper D2) provides; loaded only when --record is given. */
+/** What streams/recorder.ts provides; loaded only when --record is given. */
 interface RecorderLike {
   recordBin(bin: SpikeBin): void;
   recordDecoded(d: Decoded): void;
+  recordReject(r: RejectedInput): void;
   close(): Promise<void>;
 }
 
@@ -62,19 +64,20 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
+  let recorder: RecorderLike | undefined;
   const ctx: EndpointContext = {
     config: { n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity_labels: model.config.velocity_labels, channel_labels: model.config.channel_labels },
     modelId: model.id,
     log: opts.log.child({ module: 'endpoint' }),
-    reject(kind, detail) {
+    reject(kind, detail, raw) {
       metrics.binsIn++;
       metrics.rejects[kind]++;
       rejectLog.warn(kind, 'input rejected', () => ({ detail }));
+      recorder?.recordReject({ kind, detail, receivedNs: monotonicNs(), raw });
     },
   };
 
   const sinks: DecodedSink[] = [];
-  let recorder: RecorderLike | undefined;
   let sub: Subscription | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
@@ -131,6 +134,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         streamId: cfg.streamId,
         onBin: rec ? (b) => rec.recordBin(b) : undefined,
         onDecoded: rec ? (d) => rec.recordDecoded(d) : undefined,
+        onReject: rec ? (kind, bin, detail) => rec.recordReject({ kind, detail, receivedNs: bin.receivedNs, bin }) : undefined,
       }))
       .subscribe({
         error: (err: unknown) => {

@@ -42,17 +42,17 @@ export async function zmqSpikeSource(u: URL, ctx: EndpointContext): Promise<Obse
     return raw$.subscribe({
       next(m) {
         if (m.frames !== 2) {
-          ctx.reject('undecodable', `message has ${m.frames} frames, expected 2 (topic, SpikeBin)`);
+          ctx.reject('undecodable', `message has ${m.frames} frames, expected 2 (topic, SpikeBin)`, [m.topic, m.payload]);
           return;
         }
         // SUB filters by prefix; insist on the exact topic.
         if (!m.topic.equals(topicBytes)) {
-          ctx.reject('undecodable', `topic "${m.topic.toString('latin1').slice(0, 64)}" is not "${topic}"`);
+          ctx.reject('undecodable', `topic "${m.topic.toString('latin1').slice(0, 64)}" is not "${topic}"`, [m.topic, m.payload]);
           return;
         }
         const err = reader.read(m.payload, bin);
         if (err !== null) {
-          ctx.reject('undecodable', `SpikeBin: ${err}`);
+          ctx.reject('undecodable', `SpikeBin: ${err}`, [m.topic, m.payload]);
           return;
         }
         bin.receivedNs = m.receivedNs;

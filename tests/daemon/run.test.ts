@@ -173,24 +173,42 @@ describe('langevind run: slow and absent consumers', () => {
 });
 
 describe('langevind run: recording and failures', () => {
-  it('--record writes every accepted bin and every decode to an XDF file', async () => {
+  it('--record writes every accepted bin, every refused message and every decode to an XDF file', async () => {
     const file = join(tmp.dir, 'session.xdf');
     const s = await start('ipc', ['--record', file], 'rec');
     const c = await collector(s);
     try {
       const counts = syntheticCounts(N, 20, 13);
-      for (let i = 0; i < counts.length; i++) await s.rig.send({ seq: i + 1, timestamp: 50 + i * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-D' });
-      await c.waitFor(20);
+      for (let i = 0; i < counts.length; i++) {
+        await s.rig.send({ seq: i + 1, timestamp: 50 + i * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-D' });
+        if (i === 4) {
+          await s.rig.sendRaw(['spikes', Buffer.from([0xff, 0xff, 0xff])]);
+          await s.rig.send({ seq: 6, timestamp: 50.1, counts: counts[5].subarray(1), binMs: 20, streamId: 'rig-D' });
+        }
+      }
+      await c.waitFor(19);
       assert.equal((await s.daemon.stop('SIGINT')).code, 0);
       const x = readXdf(file);
       const spikes = findStream(x, { type: 'SpikeCounts' });
       const dec = findStream(x, { type: 'Decoded' });
       assert.ok(spikes && dec, `streams: ${x.streams.map((st) => st.info.type).join(', ')}`);
-      assert.equal(spikes.timeStamps.length, 20);
-      assert.deepEqual(Array.from(sampleRow(spikes, 7) as ArrayLike<number>), Array.from(counts[7]));
-      assert.equal(dec.timeStamps.length, 20);
+      // seq 6 came first with a channel missing: refused, and the well-formed seq 6 after it is a duplicate.
+      assert.equal(spikes.timeStamps.length, 19);
+      assert.deepEqual(Array.from(sampleRow(spikes, 7) as ArrayLike<number>), Array.from(counts[8]));
+      assert.equal(dec.timeStamps.length, 19);
       const row = sampleRow(dec, 3) as ArrayLike<number>;
       assert.deepEqual([row[0], row[1]], Array.from(c.received[3].velocity));
+      const rejected = findStream(x, { type: 'InputRejects' });
+      assert.ok(rejected, 'a stream of refused messages');
+      const msgs = Array.from({ length: rejected.timeStamps.length }, (_, i) => JSON.parse((sampleRow(rejected, i) as string[])[0]) as Record<string, unknown>);
+      assert.deepEqual(msgs.map((m) => m.kind), ['undecodable', 'channels', 'duplicate']);
+      assert.deepEqual(msgs[0].frames_base64, [Buffer.from('spikes').toString('base64'), Buffer.from([0xff, 0xff, 0xff]).toString('base64')]);
+      assert.match(String(msgs[1].detail), new RegExp(`${N - 1} channels, the model expects ${N}`));
+      assert.deepEqual(msgs[1].counts, Array.from(counts[5].subarray(1)));
+      assert.equal(msgs[1].seq, 6);
+      assert.equal(msgs[1].stream_id, 'rig-D');
+      assert.equal(rejected.timeStamps[1], 50.1);
+      assert.equal(msgs[2].seq, 6);
     } finally {
       c.close();
       s.cleanup();
@@ -205,8 +223,9 @@ describe('langevind run: recording and failures', () => {
       const exit = await d.exited;
       assert.equal(exit.code, 0, d.stderrText);
       const { summary } = d.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_in, 20);
-      assert.equal(summary.bins_out, 20);
+      // The recording holds the 19 accepted bins (its refused messages are in their own stream).
+      assert.equal(summary.bins_in, 19);
+      assert.equal(summary.bins_out, 19);
       assert.ok(d.logs.some((l) => l.msg === 'stopping' && l.reason === 'input ended'));
       assert.ok(d.logs.some((l) => l.msg === 'status' && typeof l.p99_us === 'number'), 'periodic status lines');
     } finally {

@@ -42,6 +42,13 @@ async function record(file: string): Promise<void> {
     reused.set(decs[i].velocity);
     rec.recordDecoded({ ...decs[i], velocity: reused });
     reused.fill(NaN);
+    if (i === 300) {
+      const bad = Float64Array.from(bs[i].counts as number[]);
+      bad[2] = NaN;
+      rec.recordReject({ kind: 'counts', detail: 'counts[2] = NaN', receivedNs: 5e12, bin: { ...bs[i], seq: 301, timestamp: 500.3005, counts: bad } });
+      bad.fill(0); // the daemon reuses its bins too
+      rec.recordReject({ kind: 'undecodable', detail: 'SpikeBin: truncated', receivedNs: 6e12, raw: [Buffer.from('spikes'), Uint8Array.of(1, 2, 3)] });
+    }
     if (i % 200 === 199) await new Promise((r) => setTimeout(r, 30));
   }
   await rec.close();
@@ -51,8 +58,8 @@ test('recorder round trip through the XDF reader: counts, receipts, decodes, met
   const file = join(dir, 'rt.xdf');
   await record(file);
   const { streams } = readXdf(file);
-  assert.equal(streams.length, 3);
-  const [counts, receipts, decoded] = streams;
+  assert.equal(streams.length, 4);
+  const [counts, receipts, decoded, rejected] = streams;
   assert.equal(counts.info.type, 'SpikeCounts');
   assert.equal(counts.info.name, 'M1-binned');
   assert.equal(counts.info.channelFormat, 'int32');
@@ -65,7 +72,14 @@ test('recorder round trip through the XDF reader: counts, receipts, decodes, met
   assert.deepEqual(channelLabels(decoded.info), ['vel_x', 'vel_y', 'seq', 'received_ns', 'decoded_ns', 'sent_ns']);
   assert.equal(xmlPath(decoded.info.desc, 'model_id')?.text, 'abc123');
   const ref = bins();
-  for (const s of streams) assert.equal(s.timeStamps.length, N, `${s.info.name}: every sample`);
+  for (const s of [counts, receipts, decoded]) assert.equal(s.timeStamps.length, N, `${s.info.name}: every sample`);
+  assert.equal(rejected.info.type, 'InputRejects');
+  assert.equal(rejected.info.name, 'M1-binned-rejected');
+  assert.equal(rejected.info.channelFormat, 'string');
+  assert.deepEqual(Array.from(rejected.timeStamps), [500.3005, ref.bins[300].timestamp]);
+  const msgs = (rejected.data as string[][]).map((row) => JSON.parse(row[0]) as Record<string, unknown>);
+  assert.deepEqual(msgs[0], { kind: 'counts', detail: 'counts[2] = NaN', received_ns: 5e12, seq: 301, timestamp: 500.3005, stream_id: 'rig', bin_ms: 1, counts: [...(ref.bins[300].counts as number[]).slice(0, 2), 'NaN', ...(ref.bins[300].counts as number[]).slice(3)] });
+  assert.deepEqual(msgs[1], { kind: 'undecodable', detail: 'SpikeBin: truncated', received_ns: 6e12, frames_base64: ['c3Bpa2Vz', 'AQID'] });
   const cd = counts.data as Int32Array;
   const rd = receipts.data as Float64Array;
   const dd = decoded.data as Float64Array;
