@@ -3,9 +3,9 @@
  *
  * Why: on a shared or virtualised machine the scheduler moves the daemon's threads (Node's main
  * thread, libzmq's I/O thread, V8's helpers) between CPUs and packs them beside other work; each
- * hand-off to a CPU that was idle costs a wake-up, and on the 2-core VM the benchmarks run on,
- * pinning cut the end-to-end p99 from about 9 ms to about 3 ms. Rigs pin their decoder for the
- * same reason.
+ * hand-off to a CPU that was idle costs a wake-up. On the 2-core VM the benchmarks run on,
+ * pinning the daemon and the replay tool to one CPU cut the end-to-end p99 from about 9 ms to
+ * about 3 ms. Rigs pin their decoder to a core of its own for the same reason.
  *
  * Linux only. Every thread that exists now is pinned (through /proc/self/task); threads created
  * later inherit the mask from the thread that creates them. Called once at startup, before
@@ -102,17 +102,9 @@ export function currentAffinity(): number[] {
   return cpusOf(mask);
 }
 
-/** The CPUs a thread of this process may run on (0: the calling thread). */
-export function threadAffinity(tid: number): number[] {
-  const c = loadLibc();
-  const mask = Buffer.alloc(MASK_BYTES);
-  if (c.getaffinity(tid, MASK_BYTES, mask) !== 0) throw new AffinityError('EAFFINITY', `sched_getaffinity(${tid}) failed (errno ${c.errno()})`);
-  return cpusOf(mask);
-}
-
 /**
- * Pins every thread of this process to `cpus`. Changes nothing when a CPU is
- * not available to the process: the error names the CPUs that are.
+ * Pins every thread of this process to `cpus`. Changes nothing when a CPU is not available to the
+ * process: the error names the CPUs that are.
  */
 export function pinProcess(cpus: readonly number[]): { cpus: number[]; threads: number } {
   if (cpus.length === 0) throw new AffinityError('ECPUS', '--cpus: no CPUs given');

@@ -97,11 +97,11 @@ export function decode(opts: PipelineOptions): OperatorFunction<SpikeBin, Decode
 
       const reject = (kind: RejectKind, bin: SpikeBin): void => {
         metrics.rejects[kind]++;
-        opts.onReject?.(kind, bin, describeReject(kind, bin, { nIn, binMs, expectedStream: validator.expectedStream, lastSeq }));
-        limited.warn(kind, 'input rejected', () => ({
-          detail: describeReject(kind, bin, { nIn, binMs, expectedStream: validator.expectedStream, lastSeq }),
-          seq: bin.seq,
-        }));
+        // Worded at most once, and only when the recorder or a log line wants it.
+        let detail: string | undefined;
+        const describe = (): string => (detail ??= describeReject(kind, bin, { nIn, binMs, expectedStream: validator.expectedStream, lastSeq }));
+        opts.onReject?.(kind, bin, describe());
+        limited.warn(kind, 'input rejected', () => ({ detail: describe(), seq: bin.seq }));
       };
 
       const onBin = (bin: SpikeBin): void => {

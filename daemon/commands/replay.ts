@@ -306,8 +306,8 @@ Plays a recording's spike stream into a running daemon as a rig would and report
   --report FILE    write an HTML report (and FILE.json beside it); FILE.json writes JSON only
   --window N       bins in flight at --speed max (default 256)
   --timeout-ms MS  wait this long for the daemon's sockets (default 10000)
-  --cpus LIST      pin this process's threads to these CPUs, e.g. 0 (Linux); for latency
-                   measurements keep it off the daemon's CPUs, as a rig's acquisition would be
+  --cpus LIST      pin this process's threads to these CPUs, e.g. 0 or 0-1 (Linux), as the
+                   daemon's --cpus does, to measure a given CPU placement
   --quiet          no status lines on stderr
 
 The JSON report goes to stdout. Example:
