@@ -46,6 +46,8 @@ export interface LiveUserOptions {
   lockstepTimeoutMs?: number;
   /** How long to wait for the daemon to subscribe before the first bin (ms, default 10000; then it starts anyway). */
   waitForDaemonMs?: number;
+  /** With both outputs, wait for a consumer on each (default: either is enough, the daemon reads one). */
+  waitForAll?: boolean;
   streamId?: string;
   signal?: AbortSignal;
   /** Called once the sockets are up and before the first bin (e.g. to log "ready"). */
@@ -168,7 +170,8 @@ export async function runLiveUser(o: LiveUserOptions): Promise<LiveUserStats> {
 
     // Wait for the daemon's SUB (ZeroMQ) or inlet (LSL), so the first bins are not lost to a slow joiner.
     const waitMs = o.waitForDaemonMs ?? 10_000;
-    const joined = pub ? daemonSubscribed.then(() => true) : outlet!.waitForConsumers(waitMs);
+    const waits = [...(pub ? [daemonSubscribed.then(() => true)] : []), ...(outlet ? [outlet.waitForConsumers(waitMs)] : [])];
+    const joined = o.waitForAll ? Promise.all(waits).then((r) => r.every(Boolean)) : Promise.race(waits);
     let t: NodeJS.Timeout | undefined;
     stats.daemonSubscribed = await Promise.race([joined, new Promise<boolean>((r) => { t = setTimeout(() => r(false), waitMs); })]);
     clearTimeout(t);

@@ -100,17 +100,16 @@ describe('simulate-user over LSL', () => {
     }).start();
     try {
       const stats = await runLiveUser({
-        user: { seed: 6, channels: 24 }, mode: 'lockstep', bins: 80, waitForDaemonMs: 15000,
+        user: { seed: 6, channels: 24 }, mode: 'lockstep', bins: 80, waitForDaemonMs: 15000, waitForAll: true,
         spikes: { address: spikes, bind: true }, lsl: { name, format: 'int16' }, task: { address: task, bind: false },
       });
       assert.equal(stats.binsSent, 80);
       const deadline = Date.now() + 5000;
       while (got.length < 80 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.equal(fmt, 'SpikeCounts/int16/24/50');
-      // The inlet joined before the first bin (the ZeroMQ subscriber is what the user waited for, so allow a late join).
-      assert.ok(got.length > 0, 'samples arrived');
-      const off = 80 - got.length;
-      for (let i = 0; i < got.length; i++) assert.deepEqual(got[i], peer.counts[off + i], `bin ${off + i}`);
+      assert.equal(stats.daemonSubscribed, true, 'both consumers joined before the first bin');
+      assert.equal(got.length, 80);
+      for (let i = 0; i < 80; i++) assert.deepEqual(got[i], peer.counts[i], `bin ${i}`);
     } finally {
       await inlet.close();
       peer.close();

@@ -5,7 +5,8 @@
  * one TaskState per decode on topic "task". Hooks let a test stall, interleave garbage or drop out.
  */
 import { Subscriber, XPublisher } from 'zeromq';
-import { encodeTaskState, SpikeBinReader, newSpikeBin, type TaskState } from '../../streams/proto.js';
+import { encodeTaskState, SpikeBinReader, newSpikeBin } from '../../streams/proto.js';
+import { MINI_TASK, MiniTask } from './mini-task.js';
 
 export interface LoopPeerOptions {
   spikes: string;
@@ -19,24 +20,21 @@ export interface LoopPeerOptions {
   binMs?: number;
 }
 
-export interface TrialResult { target: number; success: boolean; bins: number }
-
-const HOLD_BINS = 10, TIMEOUT_BINS = 200, ITI_BINS = 5, RADIUS = 1.5, DIST = 10;
-
 export class LoopPeer {
   readonly counts: number[][] = [];
-  readonly trials: TrialResult[] = [];
   private readonly sub = new Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
   private readonly pub = new XPublisher({ linger: 0, sendHighWaterMark: 100_000 });
-  private cursor: [number, number] = [0, 0];
-  private state: TaskState['state'] = 'iti';
-  private inState = 0;
-  private trialBins = 0;
-  private trial = 0;
+  private readonly task: MiniTask;
   private closed = false;
   private taskJoined!: Promise<void>;
 
-  private constructor(private readonly o: LoopPeerOptions) {}
+  private constructor(private readonly o: LoopPeerOptions) {
+    this.task = new MiniTask((o.binMs ?? 20) / 1000);
+  }
+
+  get trials(): MiniTask['trials'] {
+    return this.task.trials;
+  }
 
   static async open(o: LoopPeerOptions): Promise<LoopPeer> {
     const p = new LoopPeer(o);
@@ -57,34 +55,6 @@ export class LoopPeer {
     return this.taskJoined;
   }
 
-  private target(): [number, number] {
-    const a = ((this.trial % 8) * Math.PI) / 4;
-    return [DIST * Math.cos(a), DIST * Math.sin(a)];
-  }
-
-  private advance(v: [number, number]): void {
-    const dt = (this.o.binMs ?? 20) / 1000;
-    this.inState++;
-    if (this.state === 'iti') {
-      if (this.inState >= ITI_BINS) { this.state = 'target_on'; this.inState = 0; this.trialBins = 0; this.cursor = [0, 0]; }
-      return;
-    }
-    this.cursor = [this.cursor[0] + v[0] * dt, this.cursor[1] + v[1] * dt];
-    this.trialBins++;
-    const t = this.target();
-    const inside = Math.hypot(this.cursor[0] - t[0], this.cursor[1] - t[1]) <= RADIUS;
-    const end = (success: boolean): void => {
-      this.trials.push({ target: this.trial % 8, success, bins: this.trialBins });
-      this.trial++;
-      this.state = 'iti';
-      this.inState = 0;
-    };
-    if (this.trialBins >= TIMEOUT_BINS) end(false);
-    else if (this.state === 'target_on' && inside) { this.state = 'hold'; this.inState = 0; }
-    else if (this.state === 'hold' && !inside) { this.state = 'target_on'; this.inState = 0; }
-    else if (this.state === 'hold' && this.inState >= HOLD_BINS) end(true);
-  }
-
   private async loop(): Promise<void> {
     const reader = new SpikeBinReader();
     const bin = newSpikeBin();
@@ -92,14 +62,14 @@ export class LoopPeer {
       for await (const [topic, payload] of this.sub) {
         if (topic.toString() !== 'spikes' || reader.read(payload, bin) !== null) continue;
         this.counts[bin.seq] = Array.from(bin.counts);
-        const v = this.o.decode(bin.counts, bin.seq);
-        this.advance(v);
+        const task = this.task;
+        task.advance(this.o.decode(bin.counts, bin.seq));
         if (this.o.stall?.(bin.seq)) continue;
         for (const g of this.o.garbage?.(bin.seq) ?? []) await this.pub.send(g);
-        const shown = this.state !== 'iti';
+        const shown = task.state !== 'iti';
         const msg = encodeTaskState({
-          seq: bin.seq, cursor: this.cursor, target: shown ? this.target() : [], targetRadius: RADIUS,
-          state: this.state, trial: this.trial, timestamp: bin.timestamp,
+          seq: bin.seq, cursor: task.cursor, target: shown ? task.target() : [], targetRadius: MINI_TASK.radius,
+          state: task.state, trial: task.trial, timestamp: bin.timestamp,
         });
         await this.pub.send(['task', Buffer.from(msg)]);
       }
