@@ -23,7 +23,9 @@ const USAGE = `usage: langevind simulate-user [--mode realtime|lockstep] [--to U
   Runs until --bins/--seconds or Ctrl-C, then prints a JSON summary.
   Calibration block: the cursor reaches to centre-out targets by itself and the user intends along;
   writes an XDF that \`langevind calibrate\` takes as it is. --trials reaches (default 64), each with its return.
-  User options: --seed N (1) --channels N (192) --bin-ms B (20) --delay-ms MS (200) --no-forward-model
+  The same --seed is the same simulated population in every block; --session N picks the block's noise
+  (default 0 for a calibration block, 1 live), so a calibration block and a closed-loop block differ only in noise.
+  User options: --seed N (1) --session N --channels N (192) --bin-ms B (20) --delay-ms MS (200) --no-forward-model
                 --motor-noise CM_S (2) --vmax CM_S (30) --d0 CM (3) --base-rate HZ (14) --modulation X (0.5)`;
 
 function num(name: string, v: string | undefined, dflt: number, integer = false): number {
@@ -43,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         mode: { type: 'string' }, to: { type: 'string' }, lsl: { type: 'string' }, 'lsl-format': { type: 'string' }, task: { type: 'string' },
         bins: { type: 'string' }, seconds: { type: 'string' }, 'lockstep-timeout-ms': { type: 'string' }, 'stream-id': { type: 'string' },
         'calibration-block': { type: 'boolean' }, trials: { type: 'string' }, out: { type: 'string', short: 'o' },
-        seed: { type: 'string' }, channels: { type: 'string' }, 'bin-ms': { type: 'string' }, 'delay-ms': { type: 'string' },
+        seed: { type: 'string' }, session: { type: 'string' }, channels: { type: 'string' }, 'bin-ms': { type: 'string' }, 'delay-ms': { type: 'string' },
         'no-forward-model': { type: 'boolean' }, 'motor-noise': { type: 'string' }, vmax: { type: 'string' }, d0: { type: 'string' },
         'base-rate': { type: 'string' }, modulation: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -60,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const user: SimulatedUserOptions = {
     seed: num('seed', values.seed, 1, true),
+    session: num('session', values.session, values['calibration-block'] ? 0 : 1, true),
     channels: num('channels', values.channels, 192, true),
     binMs: num('bin-ms', values['bin-ms'], 20),
     delayMs: num('delay-ms', values['delay-ms'], 200),
