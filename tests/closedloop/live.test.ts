@@ -68,6 +68,32 @@ describe('simulate-user over ZeroMQ', () => {
     assert.equal(r.stats.taskMessages, 25);
   });
 
+  test('a daemon and task that restart mid-run: the bins in between time out, then the loop resumes', async () => {
+    const spikes = ipc('spikes'), task = ipc('task');
+    let peer = await LoopPeer.open({ spikes, task, decode: still });
+    const first = peer;
+    const run = runLiveUser({
+      user: { seed: 7, channels: 16 }, mode: 'lockstep', bins: 300, lockstepTimeoutMs: 100,
+      spikes: { address: spikes, bind: true }, lsl: null, task: { address: task, bind: false },
+    });
+    try {
+      while (first.counts.length < 50) await new Promise((r) => setTimeout(r, 5));
+      first.close();
+      await new Promise((r) => setTimeout(r, 400));
+      peer = await LoopPeer.open({ spikes, task, decode: still });
+      const stats = await run;
+      assert.equal(stats.binsSent, 300);
+      assert.ok(stats.lockstepTimeouts >= 2, `${stats.lockstepTimeouts} timeouts while the peer was away`);
+      const answeredByNew = peer.counts.filter(Boolean).length;
+      assert.ok(answeredByNew >= 100, `the restarted peer got ${answeredByNew} bins`);
+      assert.equal(peer.counts.length, 300, 'the last bin reached the restarted peer');
+      assert.ok(stats.taskMessages >= 50 + 100, `${stats.taskMessages} task states`);
+    } finally {
+      first.close();
+      peer.close();
+    }
+  });
+
   test('realtime sends every bin in order, and follows the task state it is sent', async () => {
     const spikes = ipc('spikes'), task = ipc('task');
     const peer = await LoopPeer.open({ spikes, task, decode: still });
