@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Publisher, Subscriber } from 'zeromq';
+import { Publisher, Push, Subscriber } from 'zeromq';
 import { ZmqPublisher } from '../../streams/zmq/publisher.js';
 import { openZmqSource, type ReconnectReason } from '../../streams/zmq/subscriber.js';
 import { endpoint, tempDir, type Transport } from '../support/net.js';
@@ -54,6 +54,44 @@ for (const transport of ['tcp', 'ipc'] as Transport[]) {
       } finally {
         sub.unsubscribe();
         pub.close();
+      }
+    });
+
+    it('a connecting source whose peer has the wrong socket type (PUSH) keeps retrying, counted as handshake, and takes the real rig when it comes', async () => {
+      const ep = await endpoint(transport, tmp.dir, `src-push-${transport}`);
+      const push = new Push({ linger: 0 });
+      await push.bind(ep.address);
+      const calls: Array<[ReconnectReason, string]> = [];
+      const src = await openZmqSource({ endpoint: ep.address, onReconnect: (r, d) => calls.push([r, d]) });
+      const got: string[] = [];
+      const sub = src.subscribe((m) => got.push(m.payload.toString()));
+      let pub: Publisher | undefined;
+      try {
+        // libzmq refuses a PUSH peer for a SUB after connecting and does not retry.
+        await until(() => src.stats().reconnects.handshake >= 2, 'two forced reconnects to the PUSH peer');
+        assert.ok(calls.every(([r, d]) => r === 'handshake' && /during the ZMTP handshake/.test(d)), JSON.stringify(calls));
+        assert.equal(src.stats().connections, 0);
+        push.close();
+        pub = new Publisher({ linger: 0 });
+        for (let t0 = Date.now(); ; ) {
+          try {
+            await pub.bind(ep.address);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() - t0 > 5000) throw err;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+        for (let t0 = Date.now(); !got.includes('rig'); ) {
+          if (Date.now() - t0 > 10000) throw new Error('the rig was never heard');
+          await pub.send(['spikes', 'rig']);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.equal(src.stats().connections, 1);
+      } finally {
+        sub.unsubscribe();
+        push.close();
+        pub?.close();
       }
     });
 
