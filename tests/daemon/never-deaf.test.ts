@@ -111,7 +111,7 @@ describe('never deaf: the daemon against a real ZeroMQ rig (python3-zmq)', { ski
           diagnose(t, 'over-limit', {
             burst,
             ms_to_first_decode: msToFirstDecode(d, 100, report.big[0]),
-            ms_to_resubscribe: (report.subs.find((s) => s > report.big[0]) ?? NaN) / 1e6 - report.big[0] / 1e6,
+            ms_to_resubscribe: Math.round(((report.subs.find((s) => s > report.big[0]) ?? NaN) - report.big[0]) / 1e4) / 100,
             decoded_after: d.out.received.filter((x) => x.seq >= 100).length,
             input_reconnects: summary.input_reconnects,
           });
