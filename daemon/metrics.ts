@@ -132,6 +132,7 @@ export function formatSummary(s: RunSummary): string {
   const lines = [
     `bins in ${s.bins_in}, out ${s.bins_out}; gaps ${s.gaps} (${s.gap_bins} bins missing, ${s.filled_bins} filled), duplicates ${s.duplicates}, reordered ${s.reordered}, resets ${s.resets}`,
     `rejects: ${rej}; dropped on output ${s.dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}`,
+    ...(Object.keys(s.input_reconnects).length ? [`input reconnects: ${Object.entries(s.input_reconnects).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
     `latency (µs)         p50      p99    p99.9      max`,
   ];
   for (const [k, h] of Object.entries(s.latency_us)) {

@@ -25,7 +25,8 @@ export const RECONNECT_REASONS: readonly ReconnectReason[] = ['protocol', 'hands
 export interface WatchStats {
   /** Connections re-established (or re-establishment forced), by reason. */
   reconnects: Record<ReconnectReason, number>;
-  /** Connections that completed the ZMTP handshake and have not ended. */
+  /** Connections that completed the ZMTP handshake and have not ended (a best guess on a bound
+   * socket with several peers: the monitor does not say which connection an event is about). */
   connections: number;
   /** The last monitor event, e.g. "disconnect tcp://127.0.0.1:5555" (null before any). */
   lastEvent: string | null;
@@ -61,8 +62,8 @@ export class ConnectionWatch {
   private pendingReason: ReconnectReason = 'protocol';
   private pendingDetail = '';
   private backoffMs = 0;
-  /** Connecting socket: the current connection passed its handshake. */
-  private handshaken = false;
+  /** Connections accepted or made that have not finished their handshake yet. */
+  private handshaking = 0;
 
   constructor(private readonly sock: Socket, private readonly opts: WatchOptions) {
     const ev = sock.events;
@@ -72,7 +73,9 @@ export class ConnectionWatch {
     ev.on('handshake:error:other', (e) => this.onHandshakeError(`${e.error.code}: ${e.error.message}`));
     ev.on('disconnect', () => this.onDisconnect());
     ev.on('connect:retry', () => this.onRetry());
-    for (const t of ['accept', 'connect', 'close', 'accept:error', 'bind:error', 'close:error', 'connect:delay', 'end'] as const) ev.on(t, () => this.note(t));
+    ev.on('accept', () => this.onOpen('accept'));
+    ev.on('connect', () => this.onOpen('connect'));
+    for (const t of ['close', 'accept:error', 'bind:error', 'close:error', 'connect:delay', 'end'] as const) ev.on(t, () => this.note(t));
   }
 
   stats(): WatchStats {
@@ -96,10 +99,15 @@ export class ConnectionWatch {
     this.opts.onReconnect?.(reason, detail);
   }
 
+  private onOpen(type: 'accept' | 'connect'): void {
+    this.note(type);
+    this.handshaking++;
+  }
+
   private onHandshake(): void {
     this.note('handshake');
+    if (this.handshaking > 0) this.handshaking--;
     this.connections++;
-    this.handshaken = true;
     this.backoffMs = 0;
     if (this.awaitingReturn > 0) {
       this.awaitingReturn--;
@@ -116,9 +124,12 @@ export class ConnectionWatch {
     this.note('disconnect');
     const hsError = this.handshakeError;
     this.handshakeError = null;
-    const wasUp = this.opts.bind ? this.connections > 0 : this.handshaken;
-    this.handshaken = false;
-    if (wasUp && hsError === null) this.connections--;
+    // The monitor does not say which connection ended. A connecting socket has one; on a bound
+    // one, a connection still in its handshake is the likelier to end (a peer of the wrong type
+    // is dropped at once), so it is taken to be that one.
+    const wasUp = hsError === null && this.handshaking === 0 && this.connections > 0;
+    if (wasUp) this.connections--;
+    else if (this.handshaking > 0) this.handshaking--;
     if (this.closed) return;
     const detail = hsError !== null
       ? `${this.opts.endpoint}: ZMTP handshake failed (${hsError})`
