@@ -38,8 +38,6 @@ export interface WatchOptions {
   bind: boolean;
   /** Called off the receive path with the reason and a sentence for the log. */
   onReconnect?: (reason: ReconnectReason, detail: string) => void;
-  /** Called on every monitor event (tests and debugging); must not throw. */
-  onEvent?: (type: string) => void;
 }
 
 /** How long a connecting socket's disconnect may wait for libzmq's own connect:retry. */
@@ -91,7 +89,6 @@ export class ConnectionWatch {
 
   private note(type: string): void {
     this.lastEvent = `${type} ${this.opts.endpoint}`;
-    this.opts.onEvent?.(type);
   }
 
   private report(reason: ReconnectReason, detail: string): void {
@@ -111,7 +108,9 @@ export class ConnectionWatch {
     this.backoffMs = 0;
     if (this.awaitingReturn > 0) {
       this.awaitingReturn--;
-      this.report('peer_gone', `${this.opts.endpoint}: connection re-established after the peer went away`);
+      this.report('peer_gone', this.opts.bind
+        ? `${this.opts.endpoint}: a peer connected again after its connection ended (it left, or was dropped for a message over the size limit)`
+        : `${this.opts.endpoint}: connection re-established after the peer went away`);
     }
   }
 
@@ -135,18 +134,22 @@ export class ConnectionWatch {
       ? `${this.opts.endpoint}: ZMTP handshake failed (${hsError})`
       : !wasUp
         ? `${this.opts.endpoint}: the peer left during the ZMTP handshake (wrong socket type or not a ZeroMQ peer)`
-        : `${this.opts.endpoint}: connection ended by libzmq (a message over the size limit, or the peer left)`;
+        : `${this.opts.endpoint}: connection ended by libzmq without a retry (e.g. a message over the size limit)`;
     if (this.opts.bind) {
       // The peer reconnects by itself. libzmq reports a peer dropped for an over-limit message and
       // a peer that closed its end alike, so both count as peer_gone, when it comes back.
-      if (hsError !== null || !wasUp) this.report('handshake', detail);
-      else this.awaitingReturn++;
+      if (wasUp) this.awaitingReturn++;
+      else this.report('handshake', detail);
       return;
     }
-    this.pendingReason = hsError !== null || !wasUp ? 'handshake' : 'protocol';
-    this.pendingDetail = hsError !== null || !wasUp ? detail : `${this.opts.endpoint}: connection ended by libzmq without a retry (e.g. a message over the size limit)`;
+    this.pendingReason = wasUp ? 'protocol' : 'handshake';
+    this.pendingDetail = detail;
+    this.schedule(SETTLE_MS + this.backoffMs);
+  }
+
+  private schedule(ms: number): void {
     if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(this.force, SETTLE_MS + this.backoffMs);
+    this.settleTimer = setTimeout(this.force, ms);
   }
 
   private onRetry(): void {
@@ -170,7 +173,9 @@ export class ConnectionWatch {
     try {
       this.sock.connect(this.opts.endpoint);
     } catch (err) {
+      // Nothing libzmq refuses here is expected (the address connected before); keep trying.
       this.lastEvent = `reconnect failed: ${(err as Error).message}`;
+      this.schedule(MAX_BACKOFF_MS);
       return;
     }
     this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? SETTLE_MS : this.backoffMs * 2);
