@@ -216,11 +216,17 @@ export async function runLiveUser(o: LiveUserOptions): Promise<LiveUserStats> {
         sendBin(k, prev ? viewOf(prev, view) : null);
         awaiting = k;
         answered = null;
-        const got = answered ?? await new Promise<TaskState | null>((resolve) => {
-          const timer = setTimeout(() => { wake = null; resolve(null); }, timeoutMs);
-          const onAbort = (): void => { clearTimeout(timer); wake = null; resolve(null); };
+        const got = await new Promise<TaskState | null>((resolve) => {
+          const finish = (v: TaskState | null): void => {
+            clearTimeout(timer);
+            o.signal?.removeEventListener('abort', onAbort);
+            wake = null;
+            resolve(v);
+          };
+          const timer = setTimeout(() => finish(null), timeoutMs);
+          const onAbort = (): void => finish(null);
           o.signal?.addEventListener('abort', onAbort, { once: true });
-          wake = () => { clearTimeout(timer); o.signal?.removeEventListener('abort', onAbort); wake = null; resolve(answered); };
+          wake = () => finish(answered);
         });
         awaiting = -1;
         if (got === null) { if (!aborted()) stats.lockstepTimeouts++; }

@@ -12,7 +12,7 @@ import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf, type XdfStreamInput } from '../../streams/xdf/writer.js';
 import { MINI_TASK, MiniTask, type TrialResult } from './mini-task.js';
 
-export interface ClosedLoopRun { xdf: (omit?: string[]) => Uint8Array; trials: TrialResult[]; bins: number }
+export interface ClosedLoopRun { xdf: (omit?: string[], extra?: XdfStreamInput[]) => Uint8Array; trials: TrialResult[]; bins: number }
 
 export function runClosedLoop(model: LangevinModel, user: SimulatedUserOptions, bins: number): ClosedLoopRun {
   const u = new SimulatedUser(user);
@@ -48,7 +48,7 @@ export function runClosedLoop(model: LangevinModel, user: SimulatedUserOptions, 
     { info: makeStreamInfo({ ...base, ...TASK_STREAMS.markers, nominalSrate: 0, channelCount: 1, channelFormat: 'string', sourceId: 'm' }), timeStamps: Float64Array.from(mts), data: marks },
   ];
   return {
-    xdf: (omit = []) => writeXdf(streams.filter((s) => !omit.includes(s.info.type)), { datetime: null }),
+    xdf: (omit = [], extra = []) => writeXdf([...streams.filter((s) => !omit.includes(s.info.type)), ...extra.map((e, i) => ({ ...e, id: streams.length + 1 + i }))], { datetime: null }),
     trials: task.trials,
     bins,
   };

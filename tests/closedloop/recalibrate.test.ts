@@ -8,11 +8,12 @@ import { mat, ridgeCv } from '../../calibration/linear.js';
 import { designMatrix, streamFeatures } from '../../calibration/readout.js';
 import type { ModelConfig } from '../../model/config.js';
 import { loadModel, makeModel, saveModel, type LangevinModel } from '../../model/model-file.js';
+import { makeStreamInfo } from '../../streams/stream-info.js';
 import { calibrationBlock } from '../../closedloop/user/calibration-block.js';
 import { META_REFIT } from '../../closedloop/refit/recalibrate.js';
 import { CliProcess } from '../support/cli.js';
 import { tempDir } from '../support/net.js';
-import { runClosedLoop } from './closed-loop-fixture.js';
+import { runClosedLoop, type ClosedLoopRun } from './closed-loop-fixture.js';
 
 const N = 48;
 const successRate = (r: { trials: { success: boolean }[] }): number => r.trials.filter((t) => t.success).length / r.trials.length;
@@ -28,7 +29,7 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
   let rotated: LangevinModel;
   const rotatedPath = join(tmp.dir, 'rotated.safetensors');
   const recording = join(tmp.dir, 'closed-loop.xdf');
-  let runXdf: (omit?: string[]) => Uint8Array;
+  let runXdf: ClosedLoopRun['xdf'];
 
   before(async () => {
     await useBackend('wasm');
@@ -92,6 +93,16 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
     assert.equal((await cli(['simulate-user', '--calibration-block', '--trials', '2', '--channels', String(N), '--out', open])).code, 0);
     const d = await cli(['recalibrate', open, '--model', rotatedPath, '--out', out]);
     assert.match(d.stderr, /\[ENODECODED\]/);
+    // The daemon's own markers (swaps, resets) are not task markers.
+    const daemonMarkers = { info: makeStreamInfo({ name: 'langevind-markers', type: 'Markers', channelCount: 1, channelFormat: 'string', sourceId: 'rec' }), timeStamps: [1000.5, 1002], data: [['readout swap'], ['reset']] };
+    const onlyDaemon = join(tmp.dir, 'only-daemon-markers.xdf');
+    writeFileSync(onlyDaemon, runXdf(['Markers'], [daemonMarkers]));
+    const f = await cli(['recalibrate', onlyDaemon, '--model', rotatedPath, '--out', out]);
+    assert.match(f.stderr, /"langevind-markers": 2 in all\) name no task state.*\[ENOMARKERS\]/s);
+    const both = join(tmp.dir, 'both-markers.xdf');
+    writeFileSync(both, runXdf([], [daemonMarkers]));
+    const g = await cli(['recalibrate', both, '--model', rotatedPath, '--out', join(tmp.dir, 'both.safetensors')]);
+    assert.equal(g.code, 0, g.stderr);
     const e = await cli(['recalibrate', recording, '--model', join(tmp.dir, 'missing.safetensors'), '--out', out]);
     assert.equal(e.code, 1);
     assert.match(e.stderr, /\[ENOTFOUND\]/);
