@@ -40,7 +40,7 @@ import { writeXdf } from '../streams/xdf/writer.js';
 import { parseCpuList, pinProcess } from '../daemon/affinity.js';
 import { measureFloor } from './floor.js';
 import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
-import type { ReplayReport } from '../daemon/report/replay-report.js';
+import type { ReplayReport } from '../report/replay.js';
 
 const PROBE = pathToFileURL(fileURLToPath(new URL('./heap-probe.js', import.meta.url))).href;
 const SELF = fileURLToPath(import.meta.url);

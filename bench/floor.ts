@@ -20,7 +20,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseCpuList, pinProcess } from '../daemon/affinity.js';
-import { roundSummary, summarize } from '../daemon/report/stats.js';
+import { roundSummary, summarize } from '../report/stats.js';
 import { pace } from '../streams/replay.js';
 
 const SELF = fileURLToPath(import.meta.url);

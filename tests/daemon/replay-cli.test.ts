@@ -13,7 +13,7 @@ import { initWeights } from '../../model/init.js';
 import { makeModel, saveModel } from '../../model/model-file.js';
 import { CLI_PATH, freePort, startDaemon } from '../../daemon/commands/demo.js';
 import { runReplay } from '../../daemon/commands/replay.js';
-import { buildReplayReport } from '../../daemon/report/replay-report.js';
+import { buildReplayReport } from '../../report/replay.js';
 import { readXdf } from '../../streams/xdf/reader.js';
 import { tempDir, writeSession } from '../streams/replay-fixture.js';
 

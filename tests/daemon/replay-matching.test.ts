@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Subscriber, XPublisher } from 'zeromq';
 import { runReplay } from '../../daemon/commands/replay.js';
-import { buildReplayReport } from '../../daemon/report/replay-report.js';
+import { buildReplayReport } from '../../report/replay.js';
 import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../../streams/proto.js';
 import { tempDir, writeSession } from '../streams/replay-fixture.js';
 

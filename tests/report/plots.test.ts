@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decimate, histogramPlot, linePlot, logHistogram } from '../../daemon/report/plots.js';
-import { esc, logTicks, niceTicks } from '../../daemon/report/svg.js';
-import { percentileSorted, rSquared, summarize } from '../../daemon/report/stats.js';
-import { htmlPage, table } from '../../daemon/report/html.js';
+import { decimate, histogramPlot, linePlot, logHistogram } from '../../report/plots.js';
+import { esc, logTicks, niceTicks } from '../../report/svg.js';
+import { percentileSorted, rSquared, summarize } from '../../report/stats.js';
+import { htmlPage, table } from '../../report/html.js';
 
 test('niceTicks covers the range with round steps', () => {
   assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
@@ -80,7 +80,7 @@ test('htmlPage is self-contained and escapes text', () => {
 });
 
 test('LogBuckets percentiles are within 1 % of the exact ones', async () => {
-  const { LogBuckets } = await import('../../daemon/report/stats.js');
+  const { LogBuckets } = await import('../../report/stats.js');
   const b = new LogBuckets(1e-3, 6);
   const vals = Array.from({ length: 10_000 }, (_, i) => 0.05 + (i % 997) * 0.01 + (i === 5000 ? 40 : 0));
   for (const v of vals) b.add(v);
@@ -93,7 +93,7 @@ test('LogBuckets percentiles are within 1 % of the exact ones', async () => {
 });
 
 test('RunningR2 equals the batch rSquared', async () => {
-  const { RunningR2 } = await import('../../daemon/report/stats.js');
+  const { RunningR2 } = await import('../../report/stats.js');
   const truth = Array.from({ length: 200 }, (_, i) => Math.sin(i / 7));
   const pred = truth.map((t, i) => t + 0.3 * Math.cos(i));
   const r = new RunningR2(1);

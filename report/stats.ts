@@ -1,5 +1,5 @@
 /** Summary statistics for reports: exact percentiles of a sample and the coefficient of determination. */
-import type { HistogramSummary } from '../histogram.js';
+import type { HistogramSummary } from '../daemon/histogram.js';
 
 /** The same fields as a histogram's summary, so reports treat exact and bucketed figures alike. */
 export type Summary = HistogramSummary;
