@@ -8,7 +8,7 @@ import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { makeModel, saveModel } from '../../model/model-file.js';
 import { promisify } from 'node:util';
-import { CLI_PATH } from '../../daemon/commands/demo.js';
+import { CLI_PATH } from '../../harness/process.js';
 
 const run = promisify(execFile);
 

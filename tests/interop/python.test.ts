@@ -13,7 +13,7 @@ import { OnlineFilter } from '../../model/filter.js';
 import type { RunSummary } from '../../daemon/metrics.js';
 import { encodeDecoded, encodeSpikeBin } from '../../streams/proto.js';
 import type { Decoded } from '../../streams/types.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 

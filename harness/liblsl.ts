@@ -1,20 +1,20 @@
 /**
- * The real liblsl 1.12 for interop tests: `prebuilt/liblsl64.so` from the lsl.js@1.1.2 npm tarball,
+ * The real liblsl 1.12 for interop tests and the LSL benchmark: `prebuilt/liblsl64.so` from the lsl.js@1.1.2 npm tarball,
  * fetched once with `npm pack` (never installed: its ffi-napi does not build on Node 20) into the
  * gitignored .cache/liblsl/ of the repository. A peer runs in its own /usr/bin/python3 process
  * (ctypes, lslpeer.py) so that a liblsl crash cannot take down the test runner.
+ * Also the lsl_api.cfg that keeps every LSL test and benchmark on this machine.
  */
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { REPO_ROOT } from './process.js';
 
-/** Repository root (this file is dist/tests/lsl/support/liblsl.js or tests/lsl/support/liblsl.ts). */
-export const repoRoot = new URL('../../../../', import.meta.url).pathname.replace(/dist\/$/, '');
-const root = existsSync(join(repoRoot, 'package.json')) ? repoRoot : new URL('../../../', import.meta.url).pathname;
-export const cacheDir = join(root, '.cache', 'liblsl');
-export const peerScript = join(root, 'tests', 'lsl', 'support', 'lslpeer.py');
+export const cacheDir = join(REPO_ROOT, '.cache', 'liblsl');
+/** The Python peer is not compiled, so it is read from the source tree. */
+export const peerScript = join(REPO_ROOT, 'harness', 'lslpeer.py');
 
 /** Path of liblsl64.so: $LIBLSL_PATH, else the cache, fetched on first use. */
 export function ensureLiblsl(): string {
@@ -34,7 +34,7 @@ export function ensureLiblsl(): string {
 }
 
 /**
- * lsl_api.cfg for every LSL test on these machines: machine scope (discovery only to 127.0.0.1),
+ * lsl_api.cfg for every LSL test and benchmark on these machines: machine scope (discovery only to 127.0.0.1),
  * no IPv6, and 127.0.0.1 as a known peer so that every outlet's service port is queried even
  * when another process holds the unicast queries to 127.0.0.1:16571.
  */
