@@ -5,7 +5,13 @@
  *
  * Values are non-negative numbers in whatever unit the caller picks (the daemon uses ns); they are
  * truncated to integers. Values above maxValue land in the top bucket (max stays exact).
+ *
+ * The project's one histogram. Node's perf_hooks.createHistogram() (also HDR, and also 0 B per
+ * record()) was measured and not used: it refuses 0, has no bucket iteration (plots, Prometheus
+ * cumulative buckets) and no way back from JSON, and its percentile rounds the rank instead of
+ * taking the nearest rank.
  */
+import { nearestRankIndex, type Summary } from '../report/stats.js';
 
 export interface HistogramOptions {
   /** log2 of the number of linear sub-buckets per power of two (default 10: ~0.2% resolution). */
@@ -14,16 +20,7 @@ export interface HistogramOptions {
   maxValue?: number;
 }
 
-export interface HistogramSummary {
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+export type HistogramSummary = Summary;
 
 /** Serialized histogram: layout plus the non-empty buckets as [index, count] pairs. */
 export interface HistogramExport extends HistogramSummary {
@@ -99,11 +96,11 @@ export class Histogram {
     if (v > this.max) this.max = v;
   }
 
-  /** The value at or below which p percent of recorded values lie (bucket upper edge, clamped to [min, max]). */
+  /** The nearest-rank percentile (report/stats.ts), to the bucket: its upper edge, clamped to [min, max]. */
   percentile(p: number): number {
     if (this.count === 0) return 0;
     if (p >= 100) return this.max;
-    const target = Math.max(1, Math.ceil((p / 100) * this.count));
+    const target = nearestRankIndex(p, this.count) + 1;
     let acc = 0;
     for (let i = 0; i < this.counts.length; i++) {
       acc += this.counts[i];

@@ -1,16 +1,34 @@
-/** Summary statistics for reports: exact percentiles of a sample and the coefficient of determination. */
-import type { HistogramSummary } from '../daemon/histogram.js';
+/**
+ * Summary statistics for reports, benchmarks and the daemon's histogram: THE percentile definition
+ * (nearest rank) and THE R² definition of the project. Every percentile and R² anywhere in
+ * langevind comes from here.
+ */
 
-/** The same fields as a histogram's summary, so reports treat exact and bucketed figures alike. */
-export type Summary = HistogramSummary;
+/** count/min/mean/max and the percentiles every report and summary prints (exact or bucketed). */
+export interface Summary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
 
-/** Nearest-rank percentile (p in [0, 100]) of an ascending array: always a value that occurred. */
+/**
+ * Nearest rank: the p-th percentile (p in [0, 100]) of n ascending values is the smallest value
+ * with at least ceil(p/100 · n) values at or below it. Returns its 0-based index (0 for p = 0).
+ */
+export function nearestRankIndex(p: number, n: number): number {
+  const x = (p / 100) * n;
+  // The relative epsilon keeps float noise (0.999 × 1000 = 999.0000000000001) from moving up one rank.
+  return Math.min(n - 1, Math.max(0, Math.ceil(x - 1e-12 * x) - 1));
+}
+
+/** Nearest-rank percentile (p in [0, 100]) of an ascending array: always a value that occurred; NaN when empty. */
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  // The epsilon keeps float noise in p/100·n (0.999 × 1000 = 999.0000000000001) from moving up one rank.
-  const k = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n - 1e-9) - 1));
-  return sorted[k];
+  return sorted.length === 0 ? NaN : sorted[nearestRankIndex(p, sorted.length)];
 }
 
 /** Summary of the finite values; NaN fields when there are none. */
@@ -32,28 +50,14 @@ export function summarize(values: ArrayLike<number>): Summary {
 }
 
 /**
- * R² = 1 − SS_res / SS_tot of `pred` against `truth`, over the indices where both are finite.
- * NaN when fewer than two such points or the truth is constant.
+ * R² = 1 − SS_res / SS_tot of `pred` against `truth` (SS_tot about the truth's mean), over the
+ * indices where both are finite; NaN when fewer than two such points or the truth is constant.
  */
 export function rSquared(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+  const acc = new RunningR2(1);
   const n = Math.min(pred.length, truth.length);
-  let m = 0;
-  let cnt = 0;
-  for (let i = 0; i < n; i++)
-    if (Number.isFinite(pred[i]) && Number.isFinite(truth[i])) {
-      m += truth[i];
-      cnt++;
-    }
-  if (cnt < 2) return NaN;
-  m /= cnt;
-  let res = 0;
-  let tot = 0;
-  for (let i = 0; i < n; i++)
-    if (Number.isFinite(pred[i]) && Number.isFinite(truth[i])) {
-      res += (truth[i] - pred[i]) ** 2;
-      tot += (truth[i] - m) ** 2;
-    }
-  return tot > 0 ? 1 - res / tot : NaN;
+  for (let i = 0; i < n; i++) acc.add(0, pred[i], truth[i]);
+  return acc.r2(0);
 }
 
 /** JSON-safe number: NaN and ±Infinity become null (JSON.stringify would write null anyway, silently). */
@@ -68,60 +72,34 @@ export function roundSummary(s: Summary, digits = 4): Record<keyof Summary, numb
 }
 
 /**
- * Live percentiles in O(1) per value: log-spaced buckets 1 % wide from `min` up, so a status
- * line can show p50/p99 while bins flow without sorting on the receive path.
+ * R² per axis (rSquared's definition) accumulated one sample at a time, for live status lines and
+ * as the one implementation behind rSquared: the truth's mean and SS_tot by Welford's update, so a
+ * constant truth gives SS_tot exactly 0 and long runs lose no precision.
  */
-export class LogBuckets {
-  private readonly counts: Float64Array;
-  private readonly logStep = Math.log(1.01);
-  n = 0;
-  constructor(private readonly min = 1e-3, decades = 8) {
-    this.counts = new Float64Array(Math.ceil((decades * Math.LN10) / this.logStep) + 2);
-  }
-  add(x: number): void {
-    if (!Number.isFinite(x)) return;
-    const k = x <= this.min ? 0 : Math.min(this.counts.length - 1, 1 + Math.floor(Math.log(x / this.min) / this.logStep));
-    this.counts[k]++;
-    this.n++;
-  }
-  /** Upper edge of the bucket holding the p-th percentile (within 1 %); NaN when empty. */
-  percentile(p: number): number {
-    if (this.n === 0) return NaN;
-    const target = Math.max(1, Math.ceil((p / 100) * this.n - 1e-9));
-    let acc = 0;
-    for (let k = 0; k < this.counts.length; k++) {
-      acc += this.counts[k];
-      if (acc >= target) return k === 0 ? this.min : this.min * Math.exp(k * this.logStep);
-    }
-    return Infinity;
-  }
-}
-
-/** R² per axis accumulated one sample at a time (for a live status line). */
 export class RunningR2 {
   private readonly n: Float64Array;
-  private readonly sum: Float64Array;
-  private readonly sumSq: Float64Array;
-  private readonly res: Float64Array;
+  private readonly mean: Float64Array;
+  private readonly ssTot: Float64Array;
+  private readonly ssRes: Float64Array;
   constructor(readonly axes: number) {
     this.n = new Float64Array(axes);
-    this.sum = new Float64Array(axes);
-    this.sumSq = new Float64Array(axes);
-    this.res = new Float64Array(axes);
+    this.mean = new Float64Array(axes);
+    this.ssTot = new Float64Array(axes);
+    this.ssRes = new Float64Array(axes);
   }
   add(axis: number, pred: number, truth: number): void {
     if (!Number.isFinite(pred) || !Number.isFinite(truth)) return;
-    this.n[axis]++;
-    this.sum[axis] += truth;
-    this.sumSq[axis] += truth * truth;
-    this.res[axis] += (truth - pred) ** 2;
+    const n = ++this.n[axis];
+    const d = truth - this.mean[axis];
+    this.mean[axis] += d / n;
+    this.ssTot[axis] += d * (truth - this.mean[axis]);
+    this.ssRes[axis] += (truth - pred) ** 2;
   }
   r2(axis: number): number {
-    const n = this.n[axis];
-    const tot = this.sumSq[axis] - (this.sum[axis] * this.sum[axis]) / n;
-    return n >= 2 && tot > 0 ? 1 - this.res[axis] / tot : NaN;
+    return this.n[axis] >= 2 && this.ssTot[axis] > 0 ? 1 - this.ssRes[axis] / this.ssTot[axis] : NaN;
   }
-  mean(): number {
+  /** Mean over axes (NaN if any axis is). */
+  meanR2(): number {
     let s = 0;
     for (let a = 0; a < this.axes; a++) s += this.r2(a);
     return s / this.axes;

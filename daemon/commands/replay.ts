@@ -16,7 +16,8 @@ import { Subscriber, XPublisher } from 'zeromq';
 import { AffinityError, formatCpuList, parseCpuList, pinProcess } from '../affinity.js';
 import { parseEndpoint } from '../endpoints.js';
 import { buildReplayReport, replayReportHtml, type ReplayMeasurements, type ReplayReport } from '../../report/replay.js';
-import { LogBuckets, RunningR2 } from '../../report/stats.js';
+import { RunningR2 } from '../../report/stats.js';
+import { Histogram } from '../histogram.js';
 import { DecodedReader, encodeSpikeBin, newDecoded } from '../../streams/proto.js';
 import { binAt, checkSpeed, loadRecording, pace, releaseMs, type Recording } from '../../streams/replay.js';
 import { monotonicNs } from '../../streams/types.js';
@@ -97,7 +98,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
   let sent = 0;
   let modelId = '';
   const truthK = rec.kinematics?.labels.length ?? 0;
-  const live = new LogBuckets(1e-3, 7);
+  const live = new Histogram();
   const r2 = new RunningR2(Math.max(1, truthK));
 
   const sub = new Subscriber({ receiveHighWaterMark: 100_000, linger: 0 });
@@ -184,7 +185,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
           }
           const k = Math.min(velocityAxes, dec.velocity.length);
           for (let a = 0; a < k; a++) velocity[seq * velocityAxes + a] = dec.velocity[a];
-          live.add((now - sendNs[seq]) / 1e6);
+          live.record(now - sendNs[seq]);
           if (truthK === velocityAxes && rec.kinematics) {
             const j = (seq % rec.bins) * truthK;
             for (let a = 0; a < truthK; a++) r2.add(a, dec.velocity[a], rec.kinematics.velocity[j + a]);
@@ -194,7 +195,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
           if (received === count) wake?.();
           if (o.onProgress && performance.now() - lastProgress >= 1000) {
             lastProgress = performance.now();
-            o.onProgress({ elapsedS: (lastProgress - t0) / 1000, sent, received, p50Ms: live.percentile(50), p99Ms: live.percentile(99), r2: truthK ? r2.mean() : NaN });
+            o.onProgress({ elapsedS: (lastProgress - t0) / 1000, sent, received, p50Ms: live.percentile(50) / 1e6, p99Ms: live.percentile(99) / 1e6, r2: truthK ? r2.meanR2() : NaN });
           }
         }
       } catch {

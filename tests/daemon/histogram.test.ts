@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Histogram, HistogramError } from '../../daemon/histogram.js';
+import { percentileSorted } from '../../report/stats.js';
 import { mulberry32 } from '../../model/init.js';
 
 function exactPercentile(sorted: number[], p: number): number {
@@ -40,6 +41,14 @@ describe('Histogram', () => {
     assert.equal(h.max, 5000);
     assert.equal(h.percentile(100), 5000);
     assert.equal(h.count, 6);
+  });
+
+  it('on values it holds exactly, its percentile is the one nearest-rank definition (report/stats.ts)', () => {
+    const h = new Histogram();
+    const sorted = Float64Array.from({ length: 1000 }, (_, i) => i + 1);
+    for (const v of sorted) h.record(v);
+    for (const p of [0, 0.1, 25, 50, 50.01, 90, 99, 99.9, 99.95, 100]) assert.equal(h.percentile(p), percentileSorted(sorted, p), `p${p}`);
+    assert.equal(h.percentile(50.01), 501, 'rank ceil(500.1) = 501 (perf_hooks would say 500)');
   });
 
   it('every integer maps into a bucket that contains it', () => {
