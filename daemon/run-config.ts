@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AffinityError, parseCpuList } from './affinity.js';
+import { UsageError } from './usage.js';
 import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
 
-export class RunConfigError extends Error {
-  readonly code = 'EUSAGE';
+/** A usage error of `langevind run` (daemon/usage.ts): bad options or a bad --config file. */
+export class RunConfigError extends UsageError {
   constructor(message: string) {
     super(message);
     this.name = 'RunConfigError';

@@ -21,9 +21,10 @@ import { loadRecording, sliceRecording } from '../../streams/replay.js';
 import { runReplay, writeReports, type ReplayProgress } from './replay.js';
 import { CliProcess, REPO_ROOT } from '../../harness/process.js';
 import { freePort } from '../../harness/net.js';
+import { UsageError } from '../usage.js';
 
 export class DemoError extends Error {
-  constructor(readonly code: 'EUSAGE' | 'EDAEMON', message: string) {
+  constructor(readonly code: 'EMISMATCH' | 'EDAEMON', message: string) {
     super(message);
     this.name = 'DemoError';
   }
@@ -64,6 +65,8 @@ Uses models/default.safetensors (and models/default-session.json) when present.
                    replays the last --seconds of that session (calibration's held-out block)
   --keep           keep the temporary directory (session.xdf, model) and print its path`;
 
+export const usage = USAGE;
+
 export async function main(argv: string[]): Promise<number> {
   let a;
   try {
@@ -80,16 +83,16 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new DemoError('EUSAGE', `demo: ${(err as Error).message}`);
+    throw new UsageError(`demo: ${(err as Error).message}`);
   }
   if (a.values.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
   const seconds = Number(a.values.seconds);
-  if (!(seconds > 0)) throw new DemoError('EUSAGE', `demo: --seconds must be a positive number, got "${a.values.seconds}"`);
+  if (!(seconds > 0)) throw new UsageError(`demo: --seconds must be a positive number, got "${a.values.seconds}"`);
   const speed = a.values.speed === 'max' ? 'max' : Number(a.values.speed);
-  if (speed !== 'max' && !(speed > 0)) throw new DemoError('EUSAGE', `demo: --speed must be a positive number or max, got "${a.values.speed}"`);
+  if (speed !== 'max' && !(speed > 0)) throw new UsageError(`demo: --speed must be a positive number or max, got "${a.values.speed}"`);
   const out = (s: string): void => void process.stdout.write(s + '\n');
 
   const dir = mkdtempSync(join(tmpdir(), 'langevind-demo-'));
@@ -99,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     const defModel = a.values.model ?? join(REPO_ROOT, 'models/default.safetensors');
     const defSession = a.values.session ?? join(REPO_ROOT, 'models/default-session.json');
     for (const [opt, f] of [['--model', a.values.model], ['--session', a.values.session]] as const)
-      if (f !== undefined && !existsSync(f)) throw new DemoError('EUSAGE', `demo: ${opt} ${f}: no such file`);
+      if (f !== undefined && !existsSync(f)) throw new UsageError(`demo: ${opt} ${f}: no such file`);
     let session: SessionOptions = { ...BUILTIN_SESSION };
     if (existsSync(defSession)) session = { ...session, ...(JSON.parse(readFileSync(defSession, 'utf8')) as SessionOptions) };
     let modelPath = defModel;
@@ -109,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       const cfg = model.config;
       if (!existsSync(defSession)) session = { ...session, channels: cfg.n_in, binMs: cfg.bin_ms };
       if (cfg.n_in !== session.channels || cfg.bin_ms !== session.binMs)
-        throw new DemoError('EUSAGE', `demo: the model takes ${cfg.n_in} channels of ${cfg.bin_ms} ms bins, the session has ${session.channels} channels of ${session.binMs} ms bins`);
+        throw new DemoError('EMISMATCH', `demo: the model takes ${cfg.n_in} channels of ${cfg.bin_ms} ms bins, the session has ${session.channels} channels of ${session.binMs} ms bins`);
       out(`model: ${defModel} (model id ${model.id})`);
     } else {
       modelPath = join(dir, 'uncalibrated.safetensors');

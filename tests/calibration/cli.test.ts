@@ -15,12 +15,12 @@ writeFileSync(rec, sessionToXdf(simulateSession({ kind: 'reaching', seed: 5, bin
 const small = ['--hidden', '12', '--latent', '6', '--ff', '12', '--window', '8', '--seq-len', '8', '--batch', '16'];
 
 describe('langevind calibrate (CLI)', () => {
-  test('option errors name the problem and exit 1', () => {
+  test('option errors name the problem and exit 2 (a usage error)', () => {
     const r = spawnSync(process.execPath, [cli, 'calibrate', rec], { encoding: 'utf8' });
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2);
     assert.match(r.stderr, /--out MODEL.safetensors is required/);
     const b = spawnSync(process.execPath, [cli, 'calibrate', rec, '--out', join(dir, 'x'), '--backend', 'gpu'], { encoding: 'utf8' });
-    assert.equal(b.status, 1);
+    assert.equal(b.status, 2);
     assert.match(b.stderr, /--backend must be wasm, cpu or tensorflow/);
     const h = spawnSync(process.execPath, [cli, 'calibrate', '--help'], { encoding: 'utf8' });
     assert.equal(h.status, 0);

@@ -260,9 +260,10 @@ test('langevind simulate writes the file it describes', async () => {
     assert.equal(binMs(sp.info), 25);
     const direct = sessionToXdf(simulateSession({ kind: 'reaching', seed: 5, bins: 500, channels: 12, binMs: 25 }));
     assert.deepEqual(new Uint8Array(readFileSync(out)), direct);
-    await assert.rejects(() => simulateMain(['--kind', 'lorenz']), { code: 'ESIMULATE' });
-    await assert.rejects(() => simulateMain(['--bins', '10', '--minutes', '1', '--out', out]), { code: 'ESIMULATE' });
-    await assert.rejects(() => simulateMain(['--seed', 'x', '--out', out]), { code: 'ESIMULATE' });
+    await assert.rejects(() => simulateMain(['--kind', 'lorenz']), { code: 'EUSAGE' });
+    await assert.rejects(() => simulateMain(['--bins', '10', '--minutes', '1', '--out', out]), { code: 'EUSAGE' });
+    await assert.rejects(() => simulateMain(['--seed', 'x', '--out', out]), { code: 'EUSAGE' });
+    await assert.rejects(() => simulateMain(['--channels', '2.5', '--out', out]), { code: 'EUSAGE' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -67,7 +67,7 @@ test('model init writes a loadable model of the preset with overrides; inspect d
 
 test('model init and inspect refuse bad arguments and bad files with one clear line', () => {
   const bad = cli('model', 'init', '--preset', 'Q', '--seed', '1', '--out', join(dir, 'x'));
-  assert.equal(bad.status, 1);
+  assert.equal(bad.status, 2, 'a usage error');
   assert.match(bad.stderr, /--preset must be S, M or P.*\[EUSAGE\]/);
   const badCfg = cli('model', 'init', '--preset', 'S', '--seed', '1', '--out', join(dir, 'x'), '--gamma', '3');
   assert.match(badCfg.stderr, /gamma.*\[ECONFIG\]/);
