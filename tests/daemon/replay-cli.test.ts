@@ -16,10 +16,11 @@ import { freePort } from '../../harness/net.js';
 import { runReplay } from '../../daemon/commands/replay.js';
 import { buildReplayReport } from '../../report/replay.js';
 import { readXdf } from '../../streams/xdf/reader.js';
-import { tempDir, writeSession } from '../streams/replay-fixture.js';
+import { writeSession } from '../streams/replay-fixture.js';
+import { tempDir } from '../support/net.js';
 
 const run = promisify(execFile);
-const dir = tempDir('langevind-replay-cli-');
+const { dir } = tempDir('langevind-replay-cli-');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const CH = 16;
