@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_PATH, REPO_ROOT } from '../../harness/process.js';
 
@@ -73,4 +73,24 @@ test('an error that is not a usage error still exits 1 with its code and no usag
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^langevind: .*\[E[A-Z]+\]$/m);
   assert.doesNotMatch(r.stderr, /usage:/);
+});
+
+test('the README\'s error table names every code the sources raise', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Errors'), readme.indexOf('\n## ', readme.indexOf('## Errors') + 1));
+  assert.ok(table.includes('| code |'), 'README has an Errors section with a table');
+  // Codes of the OS and of Node that the sources only compare against.
+  const foreign = new Set(['EACCES', 'EADDRINUSE']);
+  const codes = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/'(E[A-Z][A-Z0-9_]{2,})'/g)) if (!m[1].startsWith('ERR_') && !foreign.has(m[1])) codes.add(m[1]);
+    }
+  };
+  for (const d of ['daemon', 'streams', 'model', 'calibration', 'report', 'harness']) walk(join(REPO_ROOT, d));
+  assert.ok(codes.size > 30, `found the codes (${codes.size})`);
+  const missing = [...codes].filter((c) => !table.includes(`\`${c}\``)).sort();
+  assert.deepEqual(missing, [], 'add a row (or the code to a row) in README.md "## Errors"');
 });
