@@ -64,6 +64,11 @@ export class Histogram {
   /** Bucket index of an integer value ≤ maxValue. */
   private indexOf(v: number): number {
     if (v < this.sub) return v;
+    if (v < 4294967296) {
+      // Below 2^32 (4.3 s in ns, every latency on the bin path): exact integer arithmetic, ~3× faster than log2.
+      const e = 31 - Math.clz32(v) - (this.subBucketBits - 1);
+      return e * this.half + (v >>> e);
+    }
     let e = Math.floor(Math.log2(v)) - (this.subBucketBits - 1);
     let s = Math.floor(v / 2 ** e);
     // Guard against log2 rounding at powers of two.
@@ -143,6 +148,26 @@ export class Histogram {
       p999: f(this.percentile(99.9)),
       max: f(this.max),
     };
+  }
+
+  /**
+   * For each upper bound (ascending, in the recorded unit), how many values were recorded at or
+   * below it, to the bucket: a bucket counts once its upper edge is ≤ the bound. Prometheus'
+   * cumulative `le` buckets come from this; it allocates only `out` when none is given.
+   */
+  cumulativeCounts(bounds: ArrayLike<number>, out: Float64Array = new Float64Array(bounds.length)): Float64Array {
+    let acc = 0;
+    let i = 0;
+    for (let b = 0; b < bounds.length; b++) {
+      const le = bounds[b];
+      for (; i < this.counts.length; i++) {
+        if (this.counts[i] === 0) continue;
+        if (this.bucketRange(i)[1] > le) break;
+        acc += this.counts[i];
+      }
+      out[b] = acc;
+    }
+    return out;
   }
 
   /** Non-empty buckets as { lo, hi, count } (for plots). */

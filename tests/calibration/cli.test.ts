@@ -6,10 +6,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sessionToXdf, simulateSession } from '../../calibration/simulator/index.js';
 import { loadModel } from '../../model/model-file.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/net.js';
 
 const cli = fileURLToPath(new URL('../../daemon/cli.js', import.meta.url));
-const dir = tempDir();
+const { dir } = tempDir('langevind-cal-');
 const rec = join(dir, 'rec.xdf');
 writeFileSync(rec, sessionToXdf(simulateSession({ kind: 'reaching', seed: 5, bins: 1500, binMs: 20, channels: 12 })));
 const small = ['--hidden', '12', '--latent', '6', '--ff', '12', '--window', '8', '--seq-len', '8', '--batch', '16'];
