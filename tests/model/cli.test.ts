@@ -5,15 +5,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { OnlineFilter } from '../../model/filter.js';
 import { loadModel, saveModel } from '../../model/model-file.js';
 import { referenceForward } from '../../model/reference.js';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf } from '../../streams/xdf/writer.js';
 import { poissonCounts, randomModel, relErr, smallConfig } from './helpers.js';
+import { CLI_PATH } from '../../harness/process.js';
 
-const CLI = fileURLToPath(new URL('../../daemon/cli.js', import.meta.url));
+const CLI = CLI_PATH;
 const dir = mkdtempSync(join(tmpdir(), 'langevind-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
