@@ -1,7 +1,8 @@
 /**
  * The one harness that starts `langevind <command>` (or another Node script that logs the same
- * way) as a child process, follows its NDJSON log lines on stderr and waits until it is ready.
- * Tests, benchmarks and `langevind demo` all use it, so "ready" means one thing everywhere.
+ * way, or any program such as a Python peer) as a child process, follows its NDJSON log lines on
+ * stderr and its stdout lines, and waits until it is ready. Tests, benchmarks and `langevind demo`
+ * all use it, so "ready" means one thing everywhere.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,10 @@ export interface LogLine {
 }
 
 export interface SpawnOptions {
+  /** Another program instead of Node (e.g. /usr/bin/python3); args are then its whole argument list. */
+  executable?: string;
+  /** Give the child a stdin pipe (`child.stdin`) instead of none. */
+  stdin?: boolean;
   cwd?: string;
   /** Added to this process's environment. */
   env?: NodeJS.ProcessEnv;
@@ -31,8 +36,11 @@ export interface SpawnOptions {
 }
 
 export interface StartOptions extends SpawnOptions {
-  /** The log line that means ready (default: msg "ready", which `langevind run` logs once its endpoints are open). */
-  ready?: string | ((line: LogLine) => boolean);
+  /**
+   * What means ready: a log msg (default "ready", which `langevind run` logs once its endpoints are
+   * open), a predicate on stderr log lines, or { stdout } a predicate on stdout lines.
+   */
+  ready?: string | ((line: LogLine) => boolean) | { stdout: (line: string) => boolean };
   readyTimeoutMs?: number;
 }
 
@@ -47,6 +55,8 @@ export class HarnessError extends Error {
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
+type Waiter<T> = { pred: (line: T) => boolean; resolve: (line: T) => void };
+
 export class CliProcess {
   readonly child: ChildProcess;
   /** Every stderr line so far: parsed NDJSON, or { level: 'text', msg: line } for anything else. */
@@ -54,30 +64,24 @@ export class CliProcess {
   stdout = '';
   stderrText = '';
   readonly exited: Promise<Exit>;
-  private waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  /** Every complete stdout line so far. */
+  readonly stdoutLines: string[] = [];
+  private waiters: Waiter<LogLine>[] = [];
+  private stdoutWaiters: Waiter<string>[] = [];
 
   constructor(args: string[], opts: SpawnOptions = {}) {
-    const argv = [...(opts.nodeArgs ?? []), opts.script ?? CLI_PATH, ...args];
-    this.child = spawn(process.execPath, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
-    let partial = '';
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      this.stderrText += s;
-      partial += s;
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const text = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        if (!text.trim()) continue;
-        const rec = parseLine(text);
-        this.logs.push(rec);
-        opts.onLog?.(rec);
-        this.waiters = this.waiters.filter((w) => {
-          if (!w.pred(rec)) return true;
-          w.resolve(rec);
-          return false;
-        });
-      }
+    const [exe, argv] = opts.executable ? [opts.executable, args] : [process.execPath, [...(opts.nodeArgs ?? []), opts.script ?? CLI_PATH, ...args]];
+    this.child = spawn(exe, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    onLines(this.child.stdout!, (s) => (this.stdout += s), (line) => {
+      this.stdoutLines.push(line);
+      this.stdoutWaiters = settle(this.stdoutWaiters, line);
+    });
+    onLines(this.child.stderr!, (s) => (this.stderrText += s), (text) => {
+      if (!text.trim()) return;
+      const rec = parseLine(text);
+      this.logs.push(rec);
+      opts.onLog?.(rec);
+      this.waiters = settle(this.waiters, rec);
     });
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
@@ -89,32 +93,43 @@ export class CliProcess {
   static async start(args: string[], opts: StartOptions = {}): Promise<CliProcess> {
     const p = new CliProcess(args, opts);
     const ready = opts.ready ?? 'ready';
-    const pred = typeof ready === 'string' ? (l: LogLine) => l.msg === ready : ready;
+    const timeoutMs = opts.readyTimeoutMs ?? 30_000;
     try {
-      await p.waitLog(pred, opts.readyTimeoutMs ?? 30_000);
+      if (typeof ready === 'object') await p.waitStdout(ready.stdout, timeoutMs);
+      else await p.waitLog(typeof ready === 'string' ? (l: LogLine) => l.msg === ready : ready, timeoutMs);
       return p;
     } catch (err) {
       p.kill();
-      throw new HarnessError(`${[opts.script ?? 'langevind', ...args.slice(0, 1)].join(' ')} was not ready: ${(err as Error).message}`);
+      throw new HarnessError(`${[opts.executable ?? opts.script ?? 'langevind', ...args.slice(0, 1)].join(' ')} was not ready: ${(err as Error).message}`);
     }
   }
 
   /** The first log line (past or future) matching pred; rejects if the process exits first or after timeoutMs. */
   waitLog(pred: (l: LogLine) => boolean, timeoutMs = 20000): Promise<LogLine> {
-    const seen = this.logs.find(pred);
-    if (seen) return Promise.resolve(seen);
+    return this.wait(this.logs, pred, timeoutMs, 'a log line', () => this.waiters, (w) => (this.waiters = w));
+  }
+
+  /** The first stdout line (past or future) matching pred; rejects as waitLog does. */
+  waitStdout(pred: (line: string) => boolean, timeoutMs = 20000): Promise<string> {
+    return this.wait(this.stdoutLines, pred, timeoutMs, 'a stdout line', () => this.stdoutWaiters, (w) => (this.stdoutWaiters = w));
+  }
+
+  private wait<T>(seen: T[], pred: (l: T) => boolean, timeoutMs: number, what: string,
+    get: () => Waiter<T>[], set: (w: Waiter<T>[]) => void): Promise<T> {
+    const hit = seen.find(pred);
+    if (hit !== undefined) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; stderr so far:\n${this.stderrText.slice(-3000)}`));
+        set(get().filter((x) => x !== w));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr so far:\n${this.stderrText.slice(-3000)}`));
       }, timeoutMs);
-      const w = { pred, resolve: (l: LogLine) => { clearTimeout(t); resolve(l); } };
-      this.waiters.push(w);
+      const w = { pred, resolve: (l: T) => { clearTimeout(t); resolve(l); } };
+      set([...get(), w]);
       void this.exited.then(({ code, signal }) => {
-        if (!this.waiters.includes(w)) return;
-        this.waiters = this.waiters.filter((x) => x !== w);
+        if (!get().includes(w)) return;
+        set(get().filter((x) => x !== w));
         clearTimeout(t);
-        reject(new Error(`process exited (code ${code}, signal ${signal}) before the log line; stderr:\n${this.stderrText.slice(-3000)}`));
+        reject(new Error(`process exited (code ${code}, signal ${signal}) before ${what}; stderr:\n${this.stderrText.slice(-3000)}`));
       });
     });
   }
@@ -162,6 +177,31 @@ export class CliProcess {
     }
     return found;
   }
+}
+
+/** Resolves the waiters that value satisfies; returns the others. */
+function settle<T>(waiters: Waiter<T>[], value: T): Waiter<T>[] {
+  return waiters.filter((w) => {
+    if (!w.pred(value)) return true;
+    w.resolve(value);
+    return false;
+  });
+}
+
+/** Calls onText for every chunk and onLine for every complete line of a child's output stream. */
+function onLines(stream: NodeJS.ReadableStream, onText: (s: string) => void, onLine: (line: string) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (s: string) => {
+    onText(s);
+    partial += s;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      onLine(line);
+    }
+  });
 }
 
 function parseLine(text: string): LogLine {

@@ -47,3 +47,15 @@ test('a custom ready predicate and stop() escalating to SIGKILL for a child that
   const p = await CliProcess.start([], { script: s, ready: (l) => /input connected/.test(l.msg) });
   assert.deepEqual(await p.stop('SIGINT', 300), { code: null, signal: 'SIGKILL' });
 });
+
+test('any program: ready on a stdout line, input on stdin, its output kept line by line', async () => {
+  const s = script('peer.mjs', `
+    process.stdout.write('port 4242\\n');
+    process.stdin.setEncoding('utf8').on('data', (d) => { process.stdout.write(JSON.stringify({ got: d.trim() }) + '\\n'); process.exit(0); });`);
+  const p = await CliProcess.start([s], { executable: process.execPath, stdin: true, ready: { stdout: (l) => l.startsWith('port ') } });
+  assert.equal(p.stdoutLines[0], 'port 4242');
+  p.child.stdin!.write('go\n');
+  assert.deepEqual(await p.exited, { code: 0, signal: null });
+  assert.deepEqual(p.lastJson(), { got: 'go' });
+  await assert.rejects(p.waitStdout((l) => l === 'never'), /exited .* before a stdout line/);
+});
