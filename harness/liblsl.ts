@@ -5,12 +5,11 @@
  * (ctypes, lslpeer.py) so that a liblsl crash cannot take down the test runner.
  * Also the lsl_api.cfg that keeps every LSL test and benchmark on this machine.
  */
-import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { REPO_ROOT } from './process.js';
+import { CliProcess, REPO_ROOT } from './process.js';
 
 export const cacheDir = join(REPO_ROOT, '.cache', 'liblsl');
 /** The Python peer is not compiled, so it is read from the source tree. */
@@ -63,56 +62,57 @@ export function testConfigPath(extra = ''): string {
 
 type Json = Record<string, unknown>;
 
-/** One liblsl process, driven request/response over JSON lines. */
+/** One liblsl process, driven request/response over JSON lines (through the harness). */
 export class LiblslPeer {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly pending: { resolve: (v: Json) => void; reject: (e: Error) => void }[] = [];
-  private exited = false;
-  stderr = '';
+  private readonly proc: CliProcess;
+  /** The peer's first line, once liblsl is loaded. */
   readonly ready: Promise<Json>;
 
   constructor(extraCfg = '') {
     const cfgPath = testConfigPath(extraCfg);
-    this.proc = spawn('/usr/bin/python3', [peerScript, ensureLiblsl()], {
-      cwd: dirname(cfgPath), env: { ...process.env, LSLAPICFG: cfgPath }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.proc.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
-    const lines = createInterface({ input: this.proc.stdout });
-    this.ready = new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
-    lines.on('line', (line) => {
-      const p = this.pending.shift();
-      if (!p) return;
-      let v: Json;
-      try { v = JSON.parse(line) as Json; } catch { p.reject(new Error(`liblsl peer: bad reply ${line}`)); return; }
-      if (v.error) p.reject(new Error(`liblsl peer: ${String(v.error)}`));
-      else p.resolve(v);
-    });
-    this.proc.on('exit', (code, sig) => {
-      this.exited = true;
-      for (const p of this.pending.splice(0)) p.reject(new Error(`liblsl peer exited (${code ?? sig}): ${this.stderr.slice(-500)}`));
-    });
+    this.proc = new CliProcess([peerScript, ensureLiblsl()], { executable: '/usr/bin/python3', stdin: true, cwd: dirname(cfgPath), env: { LSLAPICFG: cfgPath } });
+    this.ready = this.reply(this.proc.nextLine(Infinity));
   }
 
+  get stderr(): string {
+    return this.proc.stderrText;
+  }
+
+  /** Sends one request; resolves with its reply, rejects on an error reply or if the peer exits. */
   request<T extends Json = Json>(req: Json): Promise<T> {
-    if (this.exited) return Promise.reject(new Error('liblsl peer has exited'));
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ resolve: resolve as (v: Json) => void, reject });
-      this.proc.stdin.write(JSON.stringify(req) + '\n');
-    });
+    if (!this.proc.running) return Promise.reject(new Error('liblsl peer has exited'));
+    const reply = this.proc.nextLine(Infinity);
+    this.proc.child.stdin!.write(JSON.stringify(req) + '\n');
+    return this.reply(reply) as Promise<T>;
   }
 
   /** Kills the process (SIGKILL: like a crashed acquisition program, no clean shutdown). */
-  kill(): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    return new Promise((r) => { this.proc.once('exit', () => r()); this.proc.kill('SIGKILL'); });
+  async kill(): Promise<void> {
+    await this.proc.stop('SIGKILL');
   }
 
   async quit(): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.stdin.end(JSON.stringify({ op: 'quit' }) + '\n');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await done;
+    if (!this.proc.running) return;
+    this.proc.child.stdin!.end(JSON.stringify({ op: 'quit' }) + '\n');
+    const t = setTimeout(() => this.proc.kill(), 5000);
+    await this.proc.exited;
     clearTimeout(t);
+  }
+
+  private async reply(line: Promise<string>): Promise<Json> {
+    let text: string;
+    try {
+      text = await line;
+    } catch (err) {
+      throw new Error(`liblsl peer exited: ${(err as Error).message.slice(-500)}`);
+    }
+    let v: Json;
+    try {
+      v = JSON.parse(text) as Json;
+    } catch {
+      throw new Error(`liblsl peer: bad reply ${text}`);
+    }
+    if (v.error) throw new Error(`liblsl peer: ${String(v.error)}`);
+    return v;
   }
 }

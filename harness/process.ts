@@ -66,6 +66,8 @@ export class CliProcess {
   readonly exited: Promise<Exit>;
   /** Every complete stdout line so far. */
   readonly stdoutLines: string[] = [];
+  /** How many stdout lines nextLine() has handed out. */
+  private taken = 0;
   private waiters: Waiter<LogLine>[] = [];
   private stdoutWaiters: Waiter<string>[] = [];
 
@@ -114,15 +116,30 @@ export class CliProcess {
     return this.wait(this.stdoutLines, pred, timeoutMs, 'a stdout line', () => this.stdoutWaiters, (w) => (this.stdoutWaiters = w));
   }
 
+  /** The next stdout line that nextLine() has not handed out yet: the replies of a peer that answers each request with one line. */
+  async nextLine(timeoutMs = 20000): Promise<string> {
+    const i = this.taken++;
+    if (i >= this.stdoutLines.length) await this.waitStdout(() => this.stdoutLines.length > i, timeoutMs);
+    return this.stdoutLines[i];
+  }
+
+  /** Writes msg as one JSON line to stdin (spawned with stdin: true) and resolves with the next reply line, parsed. */
+  async request<T>(msg: unknown, timeoutMs = 20000): Promise<T> {
+    const reply = this.nextLine(timeoutMs);
+    this.child.stdin!.write(JSON.stringify(msg) + '\n');
+    return JSON.parse(await reply) as T;
+  }
+
   private wait<T>(seen: T[], pred: (l: T) => boolean, timeoutMs: number, what: string,
     get: () => Waiter<T>[], set: (w: Waiter<T>[]) => void): Promise<T> {
     const hit = seen.find(pred);
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
+      // Infinity: no timer (setTimeout would fire at once past 2^31 − 1 ms).
+      const t = Number.isFinite(timeoutMs) ? setTimeout(() => {
         set(get().filter((x) => x !== w));
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr so far:\n${this.stderrText.slice(-3000)}`));
-      }, timeoutMs);
+      }, timeoutMs) : undefined;
       const w = { pred, resolve: (l: T) => { clearTimeout(t); resolve(l); } };
       set([...get(), w]);
       void this.exited.then(({ code, signal }) => {

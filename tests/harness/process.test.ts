@@ -59,3 +59,20 @@ test('any program: ready on a stdout line, input on stdin, its output kept line 
   assert.deepEqual(p.lastJson(), { got: 'go' });
   await assert.rejects(p.waitStdout((l) => l === 'never'), /exited .* before a stdout line/);
 });
+
+test('request(): one JSON line out on stdin, the next stdout line back, in order, with no timeout when asked', async () => {
+  const s = script('echo-peer.mjs', `
+    process.stdout.write(JSON.stringify({ ready: true }) + '\\n');
+    let buf = '';
+    process.stdin.setEncoding('utf8').on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\\n')) >= 0) { const m = JSON.parse(buf.slice(0, nl)); buf = buf.slice(nl + 1); if (m.quit) process.exit(0); process.stdout.write(JSON.stringify({ echo: m.n * 2 }) + '\\n'); }
+    });`);
+  const p = new CliProcess([s], { executable: process.execPath, stdin: true });
+  assert.deepEqual(JSON.parse(await p.nextLine()), { ready: true });
+  const replies = await Promise.all([1, 2, 3].map((n) => p.request<{ echo: number }>({ n }, Infinity)));
+  assert.deepEqual(replies.map((r) => r.echo), [2, 4, 6]);
+  const lost = p.request({ quit: true }, Infinity);
+  await assert.rejects(lost, /exited \(code 0/);
+});
