@@ -19,7 +19,7 @@ import { baselines } from '../calibration/evaluate.js';
 import { rowSlice } from '../calibration/linear.js';
 import { calibrationBlock, calibrationBlockXdf } from '../closedloop/user/calibration-block.js';
 import { SimulatedUser, type TaskView } from '../closedloop/user/user.js';
-import { roundSummary, summarize } from '../daemon/report/stats.js';
+import { roundSummary, summarize } from '../report/stats.js';
 import { readXdf } from '../streams/xdf/reader.js';
 
 const quick = process.argv.includes('--quick');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Subscriber, XPublisher } from 'zeromq';
 import { DecodedReader, encodeTaskState, newDecoded } from '../../streams/proto.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { tempDir } from '../support/net.js';
 import { MINI_TASK, MiniTask } from './mini-task.js';
 

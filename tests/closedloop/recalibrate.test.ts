@@ -11,7 +11,7 @@ import { loadModel, makeModel, saveModel, type LangevinModel } from '../../model
 import { makeStreamInfo } from '../../streams/stream-info.js';
 import { calibrationBlock } from '../../closedloop/user/calibration-block.js';
 import { META_REFIT } from '../../closedloop/refit/recalibrate.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { tempDir } from '../support/net.js';
 import { runClosedLoop, type ClosedLoopRun } from './closed-loop-fixture.js';
 
