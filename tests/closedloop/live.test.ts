@@ -138,7 +138,7 @@ describe('langevind simulate-user (the command)', () => {
       assert.equal(t.mode, 'realtime');
       assert.ok((t.bins_sent as number) > 0);
       const bad = new CliProcess(['simulate-user', '--mode', 'fast']);
-      assert.equal((await bad.exited).code, 1);
+      assert.equal((await bad.exited).code, 2, 'a usage error');
       assert.match(bad.stderrText, /--mode must be realtime or lockstep.*\[EUSAGE\]/);
     } finally {
       peer.close();

@@ -123,7 +123,7 @@ describe('langevind simulate-user --calibration-block', () => {
     assert.deepEqual(ds.velocityLabels, ['vel_x', 'vel_y']);
     assert.deepEqual(ds.notes, []);
     const bad = await cli(['simulate-user', '--calibration-block', '--trials', 'x', '--out', out]);
-    assert.notEqual(bad.code, 0);
+    assert.equal(bad.code, 2, 'a usage error');
     assert.match(bad.stderr, /--trials must be an integer.*\[EUSAGE\]/);
     const noOut = await cli(['simulate-user', '--calibration-block']);
     assert.match(noOut.stderr, /needs --out.*\[EUSAGE\]/);
