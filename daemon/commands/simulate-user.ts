@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { calibrationBlock, calibrationBlockXdf } from '../../closedloop/user/calibration-block.js';
 import { UserError } from '../../closedloop/user/errors.js';
 import { runLiveUser, type UserMode } from '../../closedloop/user/live.js';
-import type { SimulatedUserOptions } from '../../closedloop/user/user.js';
+import { SimulatedUser, type SimulatedUserOptions } from '../../closedloop/user/user.js';
 import { zmqAddress } from '../../streams/zmq/endpoint.js';
 import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
@@ -72,12 +72,19 @@ export async function main(argv: string[]): Promise<number> {
     baseRate: num('base-rate', values['base-rate'], 14),
     modulation: num('modulation', values.modulation, 0.5),
   };
+  try {
+    new SimulatedUser(user); // checks every parameter before any file or socket is opened
+  } catch (e) {
+    throw new UserError('EUSAGE', (e as Error).message.replace(/^(user|encoder|feedback): /, 'simulate-user: '));
+  }
 
   if (values['calibration-block']) {
     if (!values.out) throw new UserError('EUSAGE', 'simulate-user: --calibration-block needs --out FILE.xdf');
     for (const k of ['mode', 'to', 'lsl', 'task', 'bins', 'seconds'] as const)
       if (values[k] !== undefined) throw new UserError('EUSAGE', `simulate-user: --${k} does not apply to --calibration-block`);
-    const block = calibrationBlock({ ...user, trials: num('trials', values.trials, 64, true) });
+    const trials = num('trials', values.trials, 64, true);
+    if (trials < 1 || trials > 100_000) throw new UserError('EUSAGE', `simulate-user: --trials must be in 1–100000, got ${trials}`);
+    const block = calibrationBlock({ ...user, trials });
     const bytes = calibrationBlockXdf(block);
     await writeFile(values.out, bytes);
     const s = block.session;

@@ -125,6 +125,9 @@ describe('langevind simulate-user --calibration-block', () => {
     const bad = await cli(['simulate-user', '--calibration-block', '--trials', 'x', '--out', out]);
     assert.equal(bad.code, 2, 'a usage error');
     assert.match(bad.stderr, /--trials must be an integer.*\[EUSAGE\]/);
+    const zero = await cli(['simulate-user', '--calibration-block', '--channels', '0', '--out', out]);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /simulate-user: channels must be an integer in 1–65535, got 0 \[EUSAGE\]/);
     const noOut = await cli(['simulate-user', '--calibration-block']);
     assert.match(noOut.stderr, /needs --out.*\[EUSAGE\]/);
   });
