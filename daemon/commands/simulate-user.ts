@@ -36,6 +36,8 @@ function num(name: string, v: string | undefined, dflt: number, integer = false)
   return x;
 }
 
+export const usage = USAGE;
+
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
