@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       added_paired_ms: pp,
       lost_samples: lost,
       baseline_lost_samples: lostBaseline,
-      daemon_summary: { bins_in: summary.bins_in, bins_out: summary.bins_out, gaps: summary.gaps, gap_bins: summary.gap_bins, latency_us: summary.latency_us },
+      daemon_summary: { messages_received: summary.messages_received, bins_decoded: summary.bins_decoded, gaps: summary.gaps, gap_bins: summary.gap_bins, latency_us: summary.latency_us },
       recovery,
       targets: { added_p99_ms_max: 1.5, lost_samples: 0, recovery_s_max: 2 },
     };

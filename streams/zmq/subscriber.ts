@@ -38,6 +38,11 @@ export interface ZmqSourceOptions {
    * disconnects a peer that sends more, before anything is allocated for it.
    */
   maxMessageSize?: number;
+  /**
+   * Called off the bin path when a connection was re-established or a re-establish was forced,
+   * with the reason ('protocol', 'handshake', 'peer_gone') and a detail in words.
+   */
+  onReconnect?: (reason: string, detail: string) => void;
 }
 
 const EMPTY = Buffer.alloc(0);

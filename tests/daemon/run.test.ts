@@ -74,14 +74,17 @@ for (const transport of ['tcp', 'ipc'] as const) {
         const exit = await s.daemon.stop('SIGINT');
         assert.deepEqual(exit, { code: 0, signal: null });
         const { summary } = s.daemon.lastJson<{ summary: RunSummary }>();
-        assert.equal(summary.bins_in, 60);
-        assert.equal(summary.bins_out, 60);
-        assert.equal(summary.rejects_total, 0);
+        assert.equal(summary.messages_received, 60);
+        assert.equal(summary.bins_accepted, 60);
+        assert.equal(summary.bins_decoded, 60);
+        assert.deepEqual(Object.values(summary.rejects).filter((n) => n !== 0), []);
+        assert.deepEqual(summary.input_reconnects, { protocol: 0, handshake: 0, peer_gone: 0 });
+        assert.deepEqual(summary.hot_swaps, { model: 0, readout: 0 });
         assert.equal(summary.internal_errors, 0);
         assert.equal(summary.outputs[0].sent, 60);
         assert.equal(summary.latency_us.receive_to_sent.count, 60);
         assert.ok(summary.latency_us.receive_to_sent.max >= summary.latency_us.receive_to_sent.p50);
-        assert.match(s.daemon.stdout, /bins in 60, out 60/);
+        assert.match(s.daemon.stdout, /messages received 60, bins accepted 60, decoded 60/);
         assert.match(s.daemon.stdout, /receive_to_sent/);
       } finally {
         c.close();
@@ -125,7 +128,10 @@ describe('langevind run: bad input at the edge', () => {
       assert.equal(summary.gaps, 1);
       assert.equal(summary.gap_bins, 2);
       assert.equal(summary.filled_bins, 3);
-      assert.equal(summary.bins_out, 4);
+      // Undecodable messages are received messages too, counted by the same validate stage.
+      assert.equal(summary.messages_received, 12);
+      assert.equal(summary.bins_accepted, 4);
+      assert.equal(summary.bins_decoded, 4);
       const kinds = new Set(s.daemon.logs.filter((l) => l.msg === 'input rejected').map((l) => l.kind));
       assert.deepEqual([...kinds].sort(), ['bin_ms', 'channels', 'duplicate', 'reordered', 'stream_id', 'undecodable']);
       assert.ok(s.daemon.logs.some((l) => l.msg === 'gap in seq' && l.missing === 2));
@@ -162,7 +168,7 @@ describe('langevind run: slow and absent consumers', () => {
       assert.equal(exit.code, 0);
       assert.ok(performance.now() - t0 < 10000, 'shutdown did not hang on the stalled subscriber');
       const { summary } = st.daemon.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_out, total);
+      assert.equal(summary.bins_decoded, total);
       assert.equal(summary.outputs[0].sent + summary.outputs[0].dropped, total);
     } finally {
       live.close();
@@ -224,8 +230,8 @@ describe('langevind run: recording and failures', () => {
       assert.equal(exit.code, 0, d.stderrText);
       const { summary } = d.lastJson<{ summary: RunSummary }>();
       // The recording holds the 19 accepted bins (its refused messages are in their own stream).
-      assert.equal(summary.bins_in, 19);
-      assert.equal(summary.bins_out, 19);
+      assert.equal(summary.messages_received, 19);
+      assert.equal(summary.bins_decoded, 19);
       assert.ok(d.logs.some((l) => l.msg === 'stopping' && l.reason === 'input ended'));
       assert.ok(d.logs.some((l) => l.msg === 'status' && typeof l.p99_us === 'number'), 'periodic status lines');
     } finally {
