@@ -25,7 +25,9 @@ export function fanoutStage(opts: FanoutStageOptions): (d: Decoded, bin: SpikeBi
         sinks[i].next(d);
       } catch (err) {
         metrics.internalErrors++;
-        limited.warn('sink', 'output failed', () => ({ error: err, output: i }));
+        // Not `i` itself: a closure over the loop variable costs a context per iteration.
+        const output = i;
+        limited.warn('sink', 'output failed', () => ({ error: err, output }));
       }
     }
     stamps[0] = d.receivedNs;

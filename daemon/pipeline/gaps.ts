@@ -44,6 +44,8 @@ export function gapStage(opts: GapStageOptions): (bin: SpikeBin, verdict: Readon
   const zeros = new Float64Array(opts.nIn);
   let previousStream = '';
 
+  // Log closures below capture only locals of their own block: capturing a parameter would make V8
+  // allocate a context on every bin.
   return (bin, verdict, previousSeq) => {
     if (verdict.restart) {
       slot.filter.reset();
@@ -55,11 +57,13 @@ export function gapStage(opts: GapStageOptions): (bin: SpikeBin, verdict: Readon
     if (bin.streamId !== '') previousStream = bin.streamId;
     const missing = verdict.missing;
     if (missing === 0) return;
-    const unseen = verdict.unseen;
-    if (unseen > 0) {
+    if (verdict.unseen > 0) {
+      const unseen = verdict.unseen;
+      const seq = bin.seq;
+      const last = previousSeq;
       metrics.gaps++;
       metrics.gapBins += unseen;
-      limited.warn('gap', 'gap in seq', () => ({ missing: unseen, seq: bin.seq, last_seq: previousSeq, policy: gapPolicy }));
+      limited.warn('gap', 'gap in seq', () => ({ missing: unseen, seq, last_seq: last, policy: gapPolicy }));
     }
     if (gapPolicy === 'reset' || missing > maxGap) {
       slot.filter.reset();

@@ -80,7 +80,10 @@ export function decode(opts: PipelineOptions): OperatorFunction<Incoming, Decode
           } catch (err) {
             // A bug or a filter failure must not end the daemon: count it, log it, keep going.
             metrics.internalErrors++;
-            limited.warn('internal', 'bin processing failed', () => ({ error: err, seq: m?.bin?.seq }));
+            // The log closure captures catch-block locals only: one that captured `m` would make
+            // V8 allocate a context for next() on every bin.
+            const seq = m?.bin?.seq;
+            limited.warn('internal', 'bin processing failed', () => ({ error: err, seq }));
           }
         },
         error: (e) => subscriber.error(e),
