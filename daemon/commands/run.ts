@@ -86,7 +86,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     log: opts.log.child({ module: 'endpoint' }),
     onInputReconnect(reason, detail) {
       metrics.reconnects[reason] = (metrics.reconnects[reason] ?? 0) + 1;
-      reconnectLog.warn(`reconnect:${reason}`, 'input reconnected', () => ({ reason, detail, count: metrics.reconnects[reason] }));
+      reconnectLog.warn(reason, 'input reconnected', () => ({ reason, detail, count: metrics.reconnects[reason] }));
     },
   };
 
