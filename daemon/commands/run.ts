@@ -6,7 +6,7 @@ import type { Subscription } from 'rxjs';
 import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
-import { loadModel } from '../../model/model-file.js';
+import { loadModel, type LangevinModel } from '../../model/model-file.js';
 import type { RejectedInput } from '../../streams/recorder.js';
 import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type EndpointContext } from '../endpoints.js';
@@ -46,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
 
 /** A running daemon's parts, for what plugs into it (control plane, dashboard, tests). */
 export interface DaemonHandle {
+  /** The model loaded at start (slot.modelId says which one runs now). */
+  model: LangevinModel;
   metrics: Metrics;
   /** The filter the pipeline steps; swap or reset it between bins through the slot. */
   slot: FilterSlot;
@@ -168,7 +170,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     }
 
     log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy });
-    opts.onReady?.({ metrics, slot, observers, sinks, cfg });
+    opts.onReady?.({ model, metrics, slot, observers, sinks, cfg });
     const end = await finished;
     log.info('stopping', { reason: end.why });
     await cleanup();
