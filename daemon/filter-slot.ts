@@ -51,8 +51,8 @@ export class FilterSlot {
   /**
    * Replaces the filter at the start of the next bin. `reset`: the new filter starts from a reset
    * state; `carry`: it is used as it is (e.g. the same filter with a new readout, or one restored
-   * from a snapshot). Resolves once the swap happened; a later swap asked for before then replaces
-   * this one, which resolves too (it never ran).
+   * from a snapshot). Resolves once the swap happened, so while no bins arrive it stays pending;
+   * a later swap asked for before then replaces this one, which resolves too (it never ran).
    */
   swapAtNextBin(next: { filter: StepFilter; modelId: string }, how: 'reset' | 'carry'): Promise<void> {
     if (!next || typeof next.filter?.stepUnchecked !== 'function' || typeof next.filter.reset !== 'function')
