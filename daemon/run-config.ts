@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AffinityError, parseCpuList } from './affinity.js';
 import { UsageError } from './usage.js';
-import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
+import { GAP_POLICIES, type GapPolicy } from './pipeline/index.js';
 
 /** A usage error of `langevind run` (daemon/usage.ts): bad options or a bad --config file. */
 export class RunConfigError extends UsageError {

@@ -6,14 +6,15 @@ import type { Subscription } from 'rxjs';
 import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
-import { loadModel } from '../../model/model-file.js';
+import { loadModel, type LangevinModel } from '../../model/model-file.js';
 import type { RejectedInput } from '../../streams/recorder.js';
-import { monotonicNs, type Decoded, type SpikeBin } from '../../streams/types.js';
-import { openSink, openSource, type DecodedSink, type EndpointContext } from '../endpoints.js';
+import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
+import { openSink, openSource, type EndpointContext } from '../endpoints.js';
 import { formatCpuList, pinProcess } from '../affinity.js';
+import { FilterSlot } from '../filter-slot.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
-import { decode } from '../pipeline.js';
+import { decode, type PipelineObserver } from '../pipeline/index.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
 
 export { RUN_USAGE as usage };
@@ -45,12 +46,26 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/** A running daemon's parts, for what plugs into it (control plane, dashboard, tests). */
+export interface DaemonHandle {
+  /** The model loaded at start (slot.modelId says which one runs now). */
+  model: LangevinModel;
+  metrics: Metrics;
+  /** The filter the pipeline steps; swap or reset it between bins through the slot. */
+  slot: FilterSlot;
+  /** Observers of the bin path; add or remove between bins (see daemon/pipeline/observer.ts). */
+  observers: PipelineObserver[];
+  /** The outputs, in the order of cfg.outputs. */
+  sinks: readonly DecodedSink[];
+  cfg: RunConfig;
+}
+
 export interface RunOptions {
   log: Logger;
   /** Stop on SIGINT / SIGTERM (default true). */
   signals?: boolean;
   /** Called once inputs and outputs are open. */
-  onReady?: () => void;
+  onReady?: (daemon: DaemonHandle) => void;
   /** Resolving it stops the daemon. */
   stopSignal?: Promise<void>;
 }
@@ -65,22 +80,17 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const filter = new OnlineFilter(model, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
-  const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
+  const slot = new FilterSlot(filter, model.id);
+  const observers: PipelineObserver[] = [];
   const reconnectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   let recorder: RecorderLike | undefined;
   const ctx: EndpointContext = {
     config: { n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity_labels: model.config.velocity_labels, channel_labels: model.config.channel_labels },
     modelId: model.id,
     log: opts.log.child({ module: 'endpoint' }),
-    reject(kind, detail, raw) {
-      metrics.binsIn++;
-      metrics.rejects[kind]++;
-      rejectLog.warn(kind, 'input rejected', () => ({ detail }));
-      recorder?.recordReject({ kind, detail, receivedNs: monotonicNs(), raw });
-    },
-    reconnected(reason, detail) {
+    onInputReconnect(reason, detail) {
       metrics.reconnects[reason] = (metrics.reconnects[reason] ?? 0) + 1;
-      reconnectLog.warn(reason, 'input reconnected', () => ({ detail }));
+      reconnectLog.warn(reason, 'input reconnected', () => ({ reason, detail, count: metrics.reconnects[reason] }));
     },
   };
 
@@ -104,7 +114,10 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
 
   try {
     for (const uri of cfg.outputs) sinks.push(await openSink(uri, ctx));
-    if (cfg.record) recorder = await openRecorder(cfg.record, model.config, model.id);
+    if (cfg.record) {
+      recorder = await openRecorder(cfg.record, model.config, model.id);
+      observers.push(recorderObserver(recorder));
+    }
     const source$ = await openSource(cfg.input, ctx);
     log.info('model loaded', { model: cfg.model, model_id: model.id, n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity: model.config.velocity_labels, kernels: filter.backend });
 
@@ -125,23 +138,19 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     }
     opts.stopSignal?.then(() => finish({ code: 0, why: 'stop' }));
 
-    const rec = recorder;
     sub = source$
       .pipe(decode({
-        filter,
+        slot,
         nIn: model.config.n_in,
         binMs: model.config.bin_ms,
         velocityDim: model.config.velocity_labels.length,
-        modelId: model.id,
         sinks,
+        observers,
         metrics,
         log: opts.log,
         gapPolicy: cfg.gapPolicy,
         maxGap: cfg.maxGap,
         streamId: cfg.streamId,
-        onBin: rec ? (b) => rec.recordBin(b) : undefined,
-        onDecoded: rec ? (d) => rec.recordDecoded(d) : undefined,
-        onReject: rec ? (kind, bin, detail) => rec.recordReject({ kind, detail, receivedNs: bin.receivedNs, bin }) : undefined,
       }))
       .subscribe({
         error: (err: unknown) => {
@@ -155,7 +164,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       statusTimer = setInterval(() => {
         const h = metrics.latency.receive_to_sent;
         log.info('status', {
-          bins_in: metrics.binsIn, bins_out: metrics.binsOut, gaps: metrics.gaps, rejects: metrics.rejectsTotal,
+          messages_received: metrics.messagesReceived, bins_accepted: metrics.binsAccepted, bins_decoded: metrics.binsDecoded, gaps: metrics.gaps, rejects: metrics.rejectsTotal,
           p50_us: Math.round(h.percentile(50) / 100) / 10, p99_us: Math.round(h.percentile(99) / 100) / 10, max_us: Math.round(h.max / 100) / 10,
         });
       }, cfg.statusInterval * 1000);
@@ -163,17 +172,26 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     }
 
     log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy });
-    opts.onReady?.();
+    opts.onReady?.({ model, metrics, slot, observers, sinks, cfg });
     const end = await finished;
     log.info('stopping', { reason: end.why });
     await cleanup();
     const s = metrics.summary(sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() })));
-    log.info('stopped', { bins_in: s.bins_in, bins_out: s.bins_out });
+    log.info('stopped', { messages_received: s.messages_received, bins_decoded: s.bins_decoded });
     return { summary: s, exitCode: end.code };
   } catch (err) {
     await cleanup();
     throw err;
   }
+}
+
+/** The recorder as an observer of the bin path: it only copies into its buffers. */
+function recorderObserver(rec: RecorderLike): PipelineObserver {
+  return {
+    accepted: (bin) => rec.recordBin(bin),
+    decoded: (d) => rec.recordDecoded(d),
+    rejected: (kind, detail, bin, raw, receivedNs) => rec.recordReject({ kind, detail, receivedNs, bin, raw }),
+  };
 }
 
 async function openRecorder(path: string, config: { channel_labels: string[]; bin_ms: number; velocity_labels: string[] }, modelId: string): Promise<RecorderLike> {
