@@ -3,6 +3,7 @@
  * held-out block (from a reset, continuously, as the daemon runs it), against a Wiener filter and
  * a Kalman filter fitted on the same training bins; bits per spike; rate R² against the truth.
  */
+import type { Baselines as StoredBaselines } from '../model/baselines.js';
 import type { LangevinModel } from '../model/model-file.js';
 import { OnlineFilter } from '../model/filter.js';
 import { fitKalman, runKalman } from './kalman.js';
@@ -16,6 +17,8 @@ export interface Baselines {
   /** Held-out predictions, for the plots. */
   wienerPred: Mat;
   kalmanPred: Mat;
+  /** Both as the model file stores them (model/baselines.ts); the predictions above are theirs. */
+  stored: StoredBaselines;
 }
 
 export interface ModelEval {
@@ -119,5 +122,9 @@ export function baselines(train: Split, test: Split, positionLabels: string[], v
   for (let t = 0; t < test.counts.rows; t++) for (let k = 0; k < K; k++) kp[t * K + k] = states.data[t * states.cols + off + k];
   const kalmanPred = mat(kp, test.counts.rows, K);
   const kalman = { ...r2Labelled(test.velocity, kalmanPred, test.labelled), state: [...(train.position ? positionLabels : []), ...velocityLabels] };
-  return { wiener, kalman, wienerPred, kalmanPred };
+  const stored: StoredBaselines = {
+    wiener: { lags: best!.lags, weight: best!.cv.fit.weight, bias: best!.cv.fit.bias, alpha: best!.cv.alpha, cvR2: best!.cv.cvR2 },
+    kalman: { state: kalman.state, velocityOffset: off, A: Float32Array.from(km.A), Q: Float32Array.from(km.Q), C: Float32Array.from(km.C), R: Float32Array.from(km.R), x0: Float32Array.from(km.x0) },
+  };
+  return { wiener, kalman, wienerPred, kalmanPred, stored };
 }

@@ -3,7 +3,8 @@
  * x_t = A x_{t−1} + w (Q), counts y_t = C x_t + q (R), all fitted by least squares on the
  * training bins. Run causally over a block from the training mean state.
  */
-import { type Mat, mat } from './linear.js';
+import { informationTerms } from '../model/kalman-filter.js';
+import { type Mat, mat, ridgeSolve } from './linear.js';
 
 /** Least squares B = argmin ‖Y − X B‖² (+ tiny ridge for stability) for small p. */
 function lstsq(X: Float64Array, Y: Float64Array, n: number, p: number, k: number, ridge = 1e-6): Float64Array {
@@ -20,29 +21,8 @@ function lstsq(X: Float64Array, Y: Float64Array, n: number, p: number, k: number
   return solve(G, R, p, k);
 }
 
-/** Gaussian elimination with partial pivoting; A [p×p], B [p×k] → A⁻¹B. */
-export function solve(A0: Float64Array, B0: Float64Array, p: number, k: number): Float64Array {
-  const A = Float64Array.from(A0);
-  const B = Float64Array.from(B0);
-  for (let c = 0; c < p; c++) {
-    let piv = c;
-    for (let r = c + 1; r < p; r++) if (Math.abs(A[r * p + c]) > Math.abs(A[piv * p + c])) piv = r;
-    if (piv !== c) {
-      for (let j = 0; j < p; j++) [A[c * p + j], A[piv * p + j]] = [A[piv * p + j], A[c * p + j]];
-      for (let j = 0; j < k; j++) [B[c * k + j], B[piv * k + j]] = [B[piv * k + j], B[c * k + j]];
-    }
-    const d = A[c * p + c] || 1e-300;
-    for (let r = 0; r < p; r++) {
-      if (r === c) continue;
-      const f = A[r * p + c] / d;
-      if (f === 0) continue;
-      for (let j = c; j < p; j++) A[r * p + j] -= f * A[c * p + j];
-      for (let j = 0; j < k; j++) B[r * k + j] -= f * B[c * k + j];
-    }
-  }
-  for (let r = 0; r < p; r++) for (let j = 0; j < k; j++) B[r * k + j] /= A[r * p + r];
-  return B;
-}
+/** A⁻¹B for symmetric positive definite A [p×p], B [p×k] (every A here is a covariance or a Gram matrix). */
+const solve = (A: Float64Array, B: Float64Array, p: number, k: number): Float64Array => ridgeSolve(A, B, p, k, 0);
 
 const matmul = (A: Float64Array, B: Float64Array, n: number, m: number, k: number): Float64Array => {
   const C = new Float64Array(n * k);
@@ -64,10 +44,20 @@ export interface KalmanModel {
   /** State size s = kinematic columns + 1. */
   s: number;
   n: number;
-  A: Float64Array; Q: Float64Array; C: Float64Array;
+  /** The fitted parameters, rounded to F32 as the model file stores them (so that this evaluates what the daemon runs). */
+  A: Float64Array; Q: Float64Array; C: Float64Array; R: Float64Array;
   /** Cᵀ R⁻¹ [s × n] and Cᵀ R⁻¹ C [s × s], precomputed for the information-form update. */
   CtRi: Float64Array; CtRiC: Float64Array;
   x0: Float64Array;
+}
+
+const f32 = (a: Float64Array): Float64Array => Float64Array.from(Float32Array.from(a));
+
+/** The model from parameters as stored (model/baselines.ts KalmanBaseline). */
+export function kalmanFromStored(p: { A: ArrayLike<number>; Q: ArrayLike<number>; C: ArrayLike<number>; R: ArrayLike<number>; x0: ArrayLike<number> }, s: number, n: number): KalmanModel {
+  const C = Float64Array.from(p.C);
+  const { CtRi, CtRiC } = informationTerms(C, p.R, n, s);
+  return { s, n, A: Float64Array.from(p.A), Q: Float64Array.from(p.Q), C, R: Float64Array.from(p.R), CtRi, CtRiC, x0: Float64Array.from(p.x0) };
 }
 
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
@@ -106,11 +96,9 @@ export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): Ka
     for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
   }
   for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
-  const CtRi = transpose(solve(R, C, n, s), n, s); // (R⁻¹C)ᵀ = CᵀR⁻¹ (R symmetric)
-  const CtRiC = matmul(CtRi, C, s, n, s);
   const x0 = new Float64Array(s);
   for (let t = 0; t < T; t++) for (let i = 0; i < s; i++) x0[i] += X[t * s + i] / T;
-  return { s, n, A, Q, C, CtRi, CtRiC, x0 };
+  return kalmanFromStored({ A: f32(A), Q: f32(Q), C: f32(C), R: f32(R), x0: f32(x0) }, s, n);
 }
 
 /** Runs the filter over counts [T × n]; returns the posterior state means without the constant [T × s−1]. */
