@@ -254,6 +254,8 @@ export interface RefitBaselinesOptions {
   behaviour?: string;
   velocityChannels?: string;
   binMs?: number;
+  /** The command line, recorded in the provenance. */
+  command?: string;
   log?: (line: string) => void;
 }
 
@@ -273,7 +275,7 @@ export async function refitBaselines(o: RefitBaselinesOptions): Promise<{ model:
     throw new CalibrationError('EBADDATA', `${o.recording} has ${ds.counts.cols} channels of ${ds.binMs} ms bins, the model ${m.config.n_in} of ${m.config.bin_ms} ms`);
   if (ds.velocityLabels.join(',') !== m.config.velocity_labels.join(','))
     throw new CalibrationError('EBADDATA', `${o.recording} gives velocity ${ds.velocityLabels.join(', ')}, the model decodes ${m.config.velocity_labels.join(', ')}`);
-  let prov: { bins?: number; held_out_from_bin?: number } = {};
+  let prov: { bins?: number; held_out_from_bin?: number; [k: string]: unknown } = {};
   try {
     prov = JSON.parse(m.metadata[META_PROVENANCE] ?? '{}');
   } catch {
@@ -286,6 +288,8 @@ export async function refitBaselines(o: RefitBaselinesOptions): Promise<{ model:
   const train = { counts: rowSlice(ds.counts, 0, nTrain), velocity: rowSlice(ds.velocity, 0, nTrain), position: sliceMat(ds.position, 0, nTrain), labelled: ds.labelled.slice(0, nTrain) };
   const base = baselines(train, test, ds.positionLabels, ds.velocityLabels, log);
   const metadata = { ...m.metadata };
+  if (metadata[META_PROVENANCE] !== undefined)
+    metadata[META_PROVENANCE] = JSON.stringify({ ...prov, baselines_refit: { date: new Date().toISOString(), data: o.recording, held_out_from_bin: nTrain, command: o.command ?? null } });
   try {
     const metrics = JSON.parse(metadata[META_METRICS] ?? 'null') as CalibrationMetrics | null;
     if (metrics?.velocityR2) {

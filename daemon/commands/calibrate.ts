@@ -78,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     await refitBaselines({
       recording: parsed.positionals[0], model: v.model, out: v.out,
       spikes: v.spikes, behaviour: v.behaviour, velocityChannels: v['velocity-channels'], binMs: num(v['bin-ms'], 'bin-ms', { min: 1e-3 }),
+      command: ['langevind', 'calibrate', ...argv].join(' '),
     });
     return 0;
   }
