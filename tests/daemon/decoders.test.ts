@@ -13,7 +13,7 @@ import type { RunSummary } from '../../daemon/metrics.js';
 import { parseRunArgs } from '../../daemon/run-config.js';
 import { createDecoder, decoderId } from '../../model/decoders.js';
 import { baselineFixture, type BaselineFixture } from '../support/baselines.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess, type LogLine } from '../../harness/process.js';
 import { writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
@@ -47,12 +47,12 @@ describe('langevind run --decoder (a separate process over ZeroMQ)', () => {
       const inp = await endpoint('tcp', tmp.dir, `${name}-in`);
       const out = await endpoint('tcp', tmp.dir, `${name}-out`);
       const rig = await RigPublisher.bind(inp.address);
-      const daemon = new CliProcess(['run', '--model', fx.path, '--decoder', name, '--input', inp.uri, '--output', out.uri, '--status-interval', '0']);
+      const daemon = await CliProcess.start(['run', '--model', fx.path, '--decoder', name, '--input', inp.uri, '--output', out.uri, '--status-interval', '0']);
       try {
         const ready = await daemon.waitMsg('ready');
         assert.equal(ready.decoder, name);
         assert.equal(ready.model_id, `${fx.model.id}/${name}`);
-        const loaded = daemon.logs.find((l) => l.msg === 'model loaded')!;
+        const loaded = daemon.logs.find((l: LogLine) => l.msg === 'model loaded')!;
         assert.deepEqual(loaded.decoders, ['langevinflow', 'wiener', 'kalman']);
         await rig.waitForSubscriber();
         const c = new DecodedCollector(out.address);
@@ -64,7 +64,7 @@ describe('langevind run --decoder (a separate process over ZeroMQ)', () => {
         const d = relDiff(c.received, name === 'wiener' ? fx.fit.wienerPred : fx.fit.kalmanPred);
         assert.ok(d <= 1e-6, `max relative difference ${d}`);
         assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null });
-        const { summary } = daemon.lastJson<{ summary: RunSummary }>();
+        const summary = daemon.summary<RunSummary>()!;
         assert.equal(summary.bins_decoded, fx.test.rows);
         assert.equal(summary.internal_errors, 0);
         c.close();

@@ -4,7 +4,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { EndpointError, openSink, openSource, parseEndpoint, type EndpointContext } from '../../daemon/endpoints.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RunConfigError, parseRunArgs } from '../../daemon/run-config.js';
-import { zmqAddress } from '../../streams/zmq/endpoint.js';
+import { fromLsl, lslInputFromUri, lslOutputFromUri, toLsl } from '../../streams/lsl/endpoint.js';
+import { fromReplay } from '../../streams/replay.js';
+import { fromZmq, toZmq, zmqAddress, zmqInputFromUri, zmqOutputFromUri } from '../../streams/zmq/endpoint.js';
 import { tempDir } from '../support/net.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +57,24 @@ describe('endpoint URIs', () => {
     await assert.rejects(openSink('zmq+tcp://127.0.0.1:1?hwm=-3', ctx), (e: EndpointError) => e.code === 'EENDPOINT' && /hwm must be an integer/.test(e.message));
   });
 
+  it('the factories check their options when called, with a code', async () => {
+    await assert.rejects(fromZmq({ address: 'http://x' }), (e: Error & { code?: string }) => e.code === 'EZMQADDR');
+    await assert.rejects(fromZmq({ address: 'tcp://127.0.0.1:1', topic: '' }), (e: Error & { code?: string }) => e.code === 'EZMQOPTS' && /topic/.test(e.message));
+    await assert.rejects(toZmq({ address: 'tcp://127.0.0.1:1', hwm: -1 }), (e: Error & { code?: string }) => e.code === 'EZMQOPTS' && /hwm/.test(e.message));
+    await assert.rejects(toZmq({ address: 'tcp://127.0.0.1:1', queue: 0 }), (e: Error & { code?: string }) => e.code === 'EZMQOPTS' && /queue/.test(e.message));
+    assert.throws(() => fromLsl({ name: 'x', nIn: 0, binMs: 20 }), (e: Error & { code?: string }) => e.code === 'ELSLURI' && /nIn/.test(e.message));
+    assert.throws(() => fromLsl({ nIn: 4, binMs: 20 }), (e: Error & { code?: string }) => e.code === 'ELSLURI');
+    await assert.rejects(toLsl({ name: 'x', labels: [], binMs: 20 }), (e: Error & { code?: string }) => e.code === 'ELSLURI' && /label/.test(e.message));
+    await assert.rejects(fromReplay({ path: '', speed: 1, nIn: 4, binMs: 20 }), (e: Error & { code?: string }) => e.code === 'EREPLAYOPTS');
+  });
+
+  it('URIs map to the factories\' options', () => {
+    assert.deepEqual(zmqInputFromUri(parseEndpoint('zmq+tcp://127.0.0.1:5555?hwm=10&topic=s2')), { address: 'tcp://127.0.0.1:5555', bind: false, topic: 's2', hwm: 10 });
+    assert.deepEqual(zmqOutputFromUri(parseEndpoint('zmq+ipc:///tmp/v.sock?queue=8')), { address: 'ipc:///tmp/v.sock', bind: true, topic: 'velocity', hwm: 1000, queue: 8 });
+    assert.deepEqual(lslInputFromUri(parseEndpoint('lsl://name=M1&type=SpikeCounts?watchdog=3'), { nIn: 4, binMs: 20 }), { name: 'M1', type: 'SpikeCounts', nIn: 4, binMs: 20, watchdog: 3, buffer: undefined });
+    assert.deepEqual(lslOutputFromUri(parseEndpoint('lsl://name=vel'), { labels: ['vel_x'], binMs: 20 }), { name: 'vel', labels: ['vel_x'], binMs: 20 });
+  });
+
   it('a zmq output that cannot bind fails with the address in the message', async () => {
     await assert.rejects(openSink('zmq+ipc:///nonexistent-dir-langevind/x.sock', ctx), (e: Error & { code?: string }) => /nonexistent-dir-langevind/.test(e.message) && typeof e.code === 'string');
   });
@@ -67,7 +87,7 @@ describe('run options', () => {
       const p = join(t.dir, 'run.json');
       writeFileSync(p, JSON.stringify({ model: 'm.safetensors', input: 'zmq+tcp://127.0.0.1:1', output: ['zmq+tcp://127.0.0.1:2'], gap_policy: 'reset', status_interval: 0 }));
       const c = parseRunArgs(['--config', p, '--gap-policy', 'zeros', '--output', 'zmq+ipc:///tmp/o'])!;
-      assert.deepEqual([c.model, c.input, c.outputs, c.gapPolicy, c.statusInterval], ['m.safetensors', 'zmq+tcp://127.0.0.1:1', ['zmq+ipc:///tmp/o'], 'zeros', 0]);
+      assert.deepEqual([c.model, c.input, c.outputs, c.gapPolicy, c.statusInterval], [join(t.dir, 'm.safetensors'), 'zmq+tcp://127.0.0.1:1', ['zmq+ipc:///tmp/o'], 'zeros', 0]);
       writeFileSync(p, JSON.stringify({ modle: 'x' }));
       assert.throws(() => parseRunArgs(['--config', p]), (e: RunConfigError) => e.code === 'EUSAGE' && /unknown key "modle"/.test(e.message));
     } finally {
