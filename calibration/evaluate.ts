@@ -6,7 +6,7 @@
 import type { Baselines as StoredBaselines } from '../model/baselines.js';
 import type { LangevinModel } from '../model/model-file.js';
 import { OnlineFilter } from '../model/filter.js';
-import { fitKalman, runKalman } from './kalman.js';
+import { fitKalman, kalmanToStored, runKalman } from './kalman.js';
 import { applyAffine, hcat, lagged, mat, mean, r2, ridgeCv, selectRows, type Mat } from './linear.js';
 
 export interface R2Result { perAxis: number[]; mean: number }
@@ -124,7 +124,7 @@ export function baselines(train: Split, test: Split, positionLabels: string[], v
   const kalman = { ...r2Labelled(test.velocity, kalmanPred, test.labelled), state: [...(train.position ? positionLabels : []), ...velocityLabels] };
   const stored: StoredBaselines = {
     wiener: { lags: best!.lags, weight: best!.cv.fit.weight, bias: best!.cv.fit.bias, alpha: best!.cv.alpha, cvR2: best!.cv.cvR2 },
-    kalman: { state: kalman.state, velocityOffset: off, A: Float32Array.from(km.A), Q: Float32Array.from(km.Q), C: Float32Array.from(km.C), R: Float32Array.from(km.R), x0: Float32Array.from(km.x0) },
+    kalman: kalmanToStored(km, kalman.state, off),
   };
   return { wiener, kalman, wienerPred, kalmanPred, stored };
 }

@@ -3,6 +3,7 @@
  * x_t = A x_{t−1} + w (Q), counts y_t = C x_t + q (R), all fitted by least squares on the
  * training bins. Run causally over a block from the training mean state.
  */
+import type { KalmanBaseline } from '../model/baselines.js';
 import { informationTerms } from '../model/kalman-filter.js';
 import { type Mat, mat, ridgeSolve } from './linear.js';
 
@@ -58,6 +59,12 @@ export function kalmanFromStored(p: { A: ArrayLike<number>; Q: ArrayLike<number>
   const C = Float64Array.from(p.C);
   const { CtRi, CtRiC } = informationTerms(C, p.R, n, s);
   return { s, n, A: Float64Array.from(p.A), Q: Float64Array.from(p.Q), C, R: Float64Array.from(p.R), CtRi, CtRiC, x0: Float64Array.from(p.x0) };
+}
+
+/** The model as the model file stores it (model/baselines.ts); `state` labels the kinematic columns, velocity from `velocityOffset`. */
+export function kalmanToStored(m: KalmanModel, state: string[], velocityOffset: number): KalmanBaseline {
+  if (state.length !== m.s - 1) throw new RangeError(`kalman: ${state.length} state labels for a state of ${m.s - 1} kinematic columns`);
+  return { state, velocityOffset, A: Float32Array.from(m.A), Q: Float32Array.from(m.Q), C: Float32Array.from(m.C), R: Float32Array.from(m.R), x0: Float32Array.from(m.x0) };
 }
 
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
