@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadDataset } from '../../calibration/dataset.js';
 import { runFilter } from '../../calibration/evaluate.js';
-import { r2, rowSlice, selectRows } from '../../calibration/linear.js';
+import { mat, r2, rowSlice, selectRows } from '../../calibration/linear.js';
 import { calibrate, type CalibrationMetrics } from '../../calibration/pipeline.js';
 import { sessionToXdf, simulateSession } from '../../calibration/simulator/index.js';
+import { availableDecoders, createDecoder } from '../../model/decoders.js';
 import { loadModel, META_METRICS, META_PROVENANCE } from '../../model/model-file.js';
 import { tempDir } from '../support/net.js';
 
@@ -40,6 +41,19 @@ describe('langevind calibrate, end to end on a simulated session', () => {
     const lab = ds.labelled.slice(from);
     const again = r2(selectRows(rowSlice(ds.velocity, from, ds.counts.rows), lab), selectRows(velocity, lab));
     again.forEach((v, i) => assert.ok(Math.abs(v - metrics.velocityR2.langevin.perAxis[i]) < 1e-9));
+    // One calibration yields all three decoders: the stored baselines, run live from the file,
+    // give the R² the metrics record for them on the same held-out bins.
+    assert.deepEqual(availableDecoders(m), ['langevinflow', 'wiener', 'kalman']);
+    assert.equal(m.baselines.wiener!.lags, metrics.velocityR2.wiener.lags);
+    assert.deepEqual(m.baselines.kalman!.state, metrics.velocityR2.kalman.state);
+    for (const name of ['wiener', 'kalman'] as const) {
+      const f = createDecoder(m, name);
+      const n = ds.counts.rows - from;
+      const pred = new Float32Array(n * 2);
+      for (let t = 0; t < n; t++) pred.set(f.stepUnchecked(ds.counts.data.subarray((from + t) * 16, (from + t + 1) * 16)).velocity, t * 2);
+      const live = r2(selectRows(rowSlice(ds.velocity, from, ds.counts.rows), lab), selectRows(mat(pred, n, 2), lab));
+      live.forEach((v, i) => assert.ok(Math.abs(v - metrics.velocityR2[name].perAxis[i]) < 1e-9, `${name} axis ${i}: live ${v}, metrics ${metrics.velocityR2[name].perAxis[i]}`));
+    }
     assert.ok(existsSync(report));
   });
 
