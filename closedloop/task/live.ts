@@ -74,6 +74,8 @@ export class LiveTask {
   private lastStamp = 0;
   private lastWallMs = 0;
   private stalled = false;
+  private subscribers = 0;
+  private readonly subscriberWaiters: (() => void)[] = [];
   private readonly lastLogged = new Map<string, number>();
   private readonly cursorSample = new Float32Array(2);
   private readonly targetSample = new Float32Array(3);
@@ -106,7 +108,16 @@ export class LiveTask {
     const o = this.o;
     const log = o.log;
     if (o.publish) {
-      this.pub = await ZmqPublisher.open({ endpoint: o.publish.address, bind: o.publish.bind, topic: o.publish.topic ?? 'task', queue: 256 });
+      const topic = o.publish.topic ?? 'task';
+      this.pub = await ZmqPublisher.open({
+        endpoint: o.publish.address, bind: o.publish.bind, topic, queue: 256,
+        onSubscription: (on, t) => {
+          if (!on || !topic.startsWith(t)) return;
+          this.subscribers++;
+          log.info('task state subscriber joined', { subscribers: this.subscribers });
+          for (const w of this.subscriberWaiters.splice(0)) w();
+        },
+      });
       log.info('task state output open', { address: o.publish.address, bind: o.publish.bind, topic: o.publish.topic ?? 'task' });
     }
     if (o.lsl) {
@@ -221,6 +232,15 @@ export class LiveTask {
     const t = this.task;
     const tg = t.target;
     return { cursor: [t.cursor.x, t.cursor.y], target: tg ? [tg.x, tg.y] : null, radius: t.options.radius, state: t.state, trial: t.trial };
+  }
+
+  /** Waits until a consumer has subscribed to the TaskState output (up to timeoutMs); true if one has. */
+  waitForSubscriber(timeoutMs: number): Promise<boolean> {
+    if (!this.pub || this.subscribers > 0) return Promise.resolve(this.subscribers > 0);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      this.subscriberWaiters.push(() => { clearTimeout(t); resolve(true); });
+    });
   }
 
   /** Waits for LSL consumers of every outlet (a recorder), up to timeoutMs; true if all came. */

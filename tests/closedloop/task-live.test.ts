@@ -23,6 +23,7 @@ test('langevind task: trials driven by decodes, garbage skipped, a restart and a
   try {
     await cli.waitMsg('task ready');
     await peer.joined();
+    await cli.waitMsg('task state subscriber joined');
     let seq = 0;
     const step = async (): Promise<void> => {
       const [vx, vy] = aimAt(peer.states.at(-1));

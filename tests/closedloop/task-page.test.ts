@@ -24,6 +24,7 @@ test('task page: the cursor follows the decodes and the target follows the state
     const { url } = (await cli.waitMsg('task page')) as unknown as { url: string };
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     await peer.joined();
+    await cli.waitMsg('task state subscriber joined');
     const page = await browser.context.newPage();
     await page.goto(url);
     // Expressions as strings: this project compiles without the DOM's types.
