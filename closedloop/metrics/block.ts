@@ -3,7 +3,7 @@
  * project's one percentile) of each trial metric over the trials that define it, for the block
  * and per target. Pure functions.
  */
-import { percentileSorted } from '../../daemon/report/stats.js';
+import { percentileSorted } from '../../report/stats.js';
 import { trialMetrics, type TrialMetrics, type TrialRecord } from './trial.js';
 
 export const TRIAL_STATS = ['timeToTarget', 'dialIn', 'pathEfficiency', 'exits', 'overshoot', 'reentries', 'orbit', 'throughput'] as const;

@@ -2,8 +2,8 @@
  * The closed-loop report: a metric table per decoder/block, per-target tables, and per-target
  * trajectory plots (SVG, workspace coordinates), as one self-contained HTML page.
  */
-import { htmlPage, type Section } from '../../daemon/report/html.js';
-import { PALETTE, axes, esc, fmt, frame, linearScale, niceTicks, pathThrough, r, svgDocument, text } from '../../daemon/report/svg.js';
+import { htmlPage, type Section } from '../../report/html.js';
+import { PALETTE, axes, esc, fmt, frame, linearScale, niceTicks, pathThrough, r, svgDocument, text } from '../../report/svg.js';
 import type { BlockMetrics, Stat, Summary } from './block.js';
 import type { TrialRecord } from './trial.js';
 

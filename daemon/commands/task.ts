@@ -14,7 +14,7 @@ import { zmqAddress } from '../../streams/zmq/endpoint.js';
 import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
 
-export const USAGE = `usage: langevind task [--from URI] [--publish URI|none] [--no-lsl] [--page PORT] [--trials N]
+export const usage = `usage: langevind task [--from URI] [--publish URI|none] [--no-lsl] [--page PORT] [--trials N]
                       [--layout centre-out|random] [--targets N] [--distance D] [--radius R]
                       [--hold-ms MS] [--timeout-ms MS] [--iti-ms MS] [--workspace W] [--gain G] [--smoothing A]
                       [--bin-ms B] [--clock monotonic|bins] [--stall-bins N] [--seed N] [--label NAME]
@@ -41,18 +41,6 @@ const nonNegative = (x: number): boolean => x >= 0;
 const integer = (x: number): boolean => Number.isInteger(x) && x >= 1;
 
 export async function main(argv: string[]): Promise<number> {
-  try {
-    return await run(argv);
-  } catch (e) {
-    if (e instanceof TaskError && e.code === 'EUSAGE') {
-      process.stderr.write(`langevind: ${e.message} [EUSAGE]\n${USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
-}
-
-async function run(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -72,7 +60,7 @@ async function run(argv: string[]): Promise<number> {
     throw new TaskError('EUSAGE', `task: ${(e as Error).message}`);
   }
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(usage + '\n');
     return 0;
   }
   const layout = (values.layout ?? 'centre-out') as Layout;

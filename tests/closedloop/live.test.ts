@@ -9,7 +9,7 @@ import { runLiveUser, type LiveUserOptions } from '../../closedloop/user/live.js
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { selectorQuery } from '../../streams/lsl/endpoint.js';
 import { LslInlet } from '../../streams/lsl/inlet.js';
-import { testConfigPath } from '../lsl/support/liblsl.js';
+import { testConfigPath } from '../../harness/liblsl.js';
 import { LoopPeer } from './loop-peer.js';
 
 process.env.LSLAPICFG = testConfigPath();

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { launchChromium } from '../support/browser.js';
 import { tempDir } from '../support/net.js';
 import { aimAt, TaskPeer } from './task-peer.js';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { testConfigPath } from '../lsl/support/liblsl.js';
+import { testConfigPath } from '../../harness/liblsl.js';
 import { tempDir } from '../support/net.js';
 import { aimAt, TaskPeer } from './task-peer.js';
 import { blockMetrics } from '../../closedloop/metrics/block.js';
