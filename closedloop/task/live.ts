@@ -1,5 +1,6 @@
 /**
- * The task on the wire: decoded velocity in (the daemon's ZeroMQ PUB, topic "velocity"), the
+ * The task on the wire: decoded velocity in (the daemon's ZeroMQ PUB, topic "velocity", or its
+ * LSL outlet), the
  * task's state out after every decode (TaskState on a ZeroMQ PUB, topic "task"), LSL streams for
  * the recording (cursor and target per decode, stamped with the decode's timestamp as the
  * daemon's recorder stamps `langevind-decoded`; trial events as string markers, names in
@@ -15,6 +16,8 @@ import type { Subscription } from 'rxjs';
 import type { Logger } from '../../daemon/log.js';
 import { localClock } from '../../streams/lsl/clock.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
+import { BinSequencer } from '../../streams/lsl/endpoint.js';
+import { LslInlet } from '../../streams/lsl/inlet.js';
 import { LslOutlet } from '../../streams/lsl/outlet.js';
 import { DecodedReader, encodeTaskState, newDecoded } from '../../streams/proto.js';
 import { describeChannels, type StreamInfo } from '../../streams/stream-info.js';
@@ -32,7 +35,8 @@ export interface LiveTaskOptions {
   task: TaskOptions;
   /** monotonic: real time (a subject); bins: each decode is binMs of task time (lockstep, simulation). */
   clock: 'monotonic' | 'bins';
-  input: { address: string; bind: boolean; topic?: string };
+  /** The daemon's velocity output: a ZeroMQ PUB (Decoded, topic "velocity"), or an LSL outlet (float32 vx, vy, … per decode). */
+  input: { address: string; bind: boolean; topic?: string } | { lsl: string };
   publish: { address: string; bind: boolean; topic?: string } | null;
   /** Open the LSL outlets (cursor, target, markers). */
   lsl: boolean;
@@ -66,6 +70,7 @@ export class LiveTask {
   private readonly decoded = newDecoded(2);
   private readonly topic: Buffer;
   private sub: Subscription | null = null;
+  private inlet: LslInlet | null = null;
   private pub: ZmqPublisher | null = null;
   private outlets: { cursor: LslOutlet; target: LslOutlet; markers: LslOutlet } | null = null;
   page: TaskPage | null = null;
@@ -89,7 +94,7 @@ export class LiveTask {
     this.binClock = o.clock === 'bins' ? new BinClock(o.task.binMs / 1000) : null;
     this.clock = this.binClock ?? monotonicClock;
     this.task = new CursorTask(o.task, this.clock);
-    this.topic = Buffer.from(o.input.topic ?? 'velocity');
+    this.topic = Buffer.from(('topic' in o.input ? o.input.topic : undefined) ?? 'velocity');
     this.stats = { decodes: 0, garbage: { frames: 0, topic: 0, undecodable: 0, velocity: 0 }, restarts: 0, stalls: 0, published: 0, publishDrops: 0, pageDrops: 0, modelId: '' };
   }
 
@@ -136,13 +141,34 @@ export class LiveTask {
       log.info('task page', { url: this.page.url });
       this.page.show(this.frame());
     }
-    const source = await openZmqSource({ endpoint: o.input.address, bind: o.input.bind, topic: this.topic.toString(), maxMessageSize: 64 * 1024,
-      onReconnect: (reason, detail) => log.info('velocity input reconnected', { reason, detail }) });
-    this.sub = source.subscribe({
-      next: (m) => this.onMessage(m.frames, m.topic, m.payload),
-      error: (e: Error) => log.error('velocity input failed', { err: e }),
-    });
-    log.info('velocity input open', { address: o.input.address, bind: o.input.bind, topic: this.topic.toString() });
+    const input = o.input;
+    if ('lsl' in input) {
+      // The daemon's LSL output carries velocity only: seq counts samples, from the stamps (gaps show).
+      const sequencer = new BinSequencer(o.task.binMs / 1000);
+      const cfg = loadLslConfig();
+      this.inlet = new LslInlet({
+        query: `session_id='${cfg.sessionId}' and ${input.lsl}`, config: cfg, recover: true, recoverWithoutSourceId: true,
+        onSample: (ts, v) => {
+          const seq = sequencer.next(ts + this.inlet!.timeCorrection());
+          if (v.length < 2 || !Number.isFinite(v[0]) || !Number.isFinite(v[1])) return this.garbage('velocity', `velocity must hold two finite numbers (vx, vy), got [${Array.from(v.subarray(0, 4)).join(', ')}]`);
+          this.onVelocity(seq, ts, v[0], v[1], '');
+        },
+        onEvent: (e) => {
+          if (e.kind === 'connected') log.info('lsl velocity input connected', { name: e.info.name, uid: e.info.uid });
+          else if (e.kind === 'disconnected' || e.kind === 'problem') log.warn('lsl velocity input', { ...e });
+          else if (e.kind === 'fatal') log.error('lsl velocity input refused', { error: e.error });
+        },
+      }).start();
+      log.info('velocity input open', { lsl: input.lsl });
+    } else {
+      const source = await openZmqSource({ endpoint: input.address, bind: input.bind, topic: this.topic.toString(), maxMessageSize: 64 * 1024,
+        onReconnect: (reason, detail) => log.info('velocity input reconnected', { reason, detail }) });
+      this.sub = source.subscribe({
+        next: (m) => this.onMessage(m.frames, m.topic, m.payload),
+        error: (e: Error) => log.error('velocity input failed', { err: e }),
+      });
+      log.info('velocity input open', { address: input.address, bind: input.bind, topic: this.topic.toString() });
+    }
     const binMs = o.task.binMs;
     const stallMs = (o.stallBins ?? 25) * binMs;
     this.stallTimer = setInterval(() => this.checkStall(stallMs), Math.max(5, binMs));
@@ -166,22 +192,26 @@ export class LiveTask {
     if (err !== null) return this.garbage('undecodable', `not a Decoded message: ${err}`);
     if (d.velocity.length < 2 || !Number.isFinite(d.velocity[0]) || !Number.isFinite(d.velocity[1]))
       return this.garbage('velocity', `velocity must hold two finite numbers (vx, vy), got [${Array.from(d.velocity.subarray(0, 4)).join(', ')}]`);
-    if (d.seq <= this.lastSeq && this.lastSeq >= 0) {
+    this.onVelocity(d.seq, d.timestamp, d.velocity[0], d.velocity[1], d.modelId);
+  }
+
+  private onVelocity(seq: number, stamp: number, vx: number, vy: number, modelId: string): void {
+    if (seq <= this.lastSeq && this.lastSeq >= 0) {
       this.stats.restarts++;
-      this.o.log.info('decode seq went back: the daemon restarted', { from: this.lastSeq, to: d.seq });
+      this.o.log.info('decode seq went back: the daemon restarted', { from: this.lastSeq, to: seq });
     }
-    this.lastSeq = d.seq;
-    this.lastStamp = d.timestamp;
+    this.lastSeq = seq;
+    this.lastStamp = stamp;
     this.lastWallMs = performance.now();
     if (this.stalled) {
       this.stalled = false;
-      this.o.log.info('decodes resumed', { seq: d.seq });
+      this.o.log.info('decodes resumed', { seq });
     }
     this.stats.decodes++;
-    this.stats.modelId = d.modelId;
+    if (modelId) this.stats.modelId = modelId;
     this.binClock?.advance();
-    const ev = this.task.decode(d.velocity[0], d.velocity[1]);
-    this.emit(ev, d.timestamp, true);
+    const ev = this.task.decode(vx, vy);
+    this.emit(ev, stamp, true);
   }
 
   private checkStall(stallMs: number): void {
@@ -260,6 +290,8 @@ export class LiveTask {
     this.stallTimer = null;
     this.sub?.unsubscribe();
     this.sub = null;
+    await this.inlet?.close();
+    this.inlet = null;
     await this.pub?.close();
     this.pub = null;
     if (this.outlets) await Promise.all(Object.values(this.outlets).map((x) => x.close()));

@@ -10,6 +10,7 @@ import { metricsReportHtml } from '../../closedloop/metrics/report.js';
 import { TaskError } from '../../closedloop/task/errors.js';
 import { LiveTask } from '../../closedloop/task/live.js';
 import type { Layout } from '../../closedloop/task/targets.js';
+import { parseLslUri, selectorQuery } from '../../streams/lsl/endpoint.js';
 import { zmqAddress } from '../../streams/zmq/endpoint.js';
 import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
@@ -20,7 +21,7 @@ export const usage = `usage: langevind task [--from URI] [--publish URI|none] [-
                       [--bin-ms B] [--clock monotonic|bins] [--stall-bins N] [--seed N] [--label NAME]
                       [--out F.json] [--report F.html]
   Integrates the daemon's decoded velocity (default --from zmq+tcp://127.0.0.1:5556, connecting, topic
-  "velocity") into a cursor and runs centre-out-and-back trials (8 targets and the centre) or random
+  "velocity"; or --from lsl://name=langevind-velocity, the daemon's LSL output) into a cursor and runs centre-out-and-back trials (8 targets and the centre) or random
   targets. After every decode it publishes TaskState (default --publish zmq+tcp://127.0.0.1:5557, binding,
   topic "task") and pushes LSL streams langevind-cursor, langevind-target and langevind-task-markers.
   --page PORT serves the subject's full-screen page on http://127.0.0.1:PORT/ (0: any free port).
@@ -74,11 +75,21 @@ export async function main(argv: string[]): Promise<number> {
     } catch (e) {
       throw new TaskError('EUSAGE', `task: --${flag}: ${(e as Error).message}`);
     }
-    if (u.protocol !== 'zmq+tcp:' && u.protocol !== 'zmq+ipc:') throw new TaskError('EUSAGE', `task: --${flag} must be a zmq+tcp:// or zmq+ipc:// URI, got "${uri}"`);
+    if (u.protocol !== 'zmq+tcp:' && u.protocol !== 'zmq+ipc:') throw new TaskError('EUSAGE', `task: --${flag} must be a zmq+tcp:// or zmq+ipc:// URI${flag === 'from' ? ' (or lsl://name=…)' : ''}, got "${uri}"`);
     const a = zmqAddress(u, defaultBind);
     return { address: a.address, bind: a.bind, topic: a.params.get('topic') || undefined };
   };
-  const input = zmq(values.from ?? 'zmq+tcp://127.0.0.1:5556', 'from', false);
+  const from = values.from ?? 'zmq+tcp://127.0.0.1:5556';
+  let input: { address: string; bind: boolean; topic?: string } | { lsl: string };
+  if (from.startsWith('lsl:')) {
+    try {
+      const { selector } = parseLslUri(parseEndpoint(from));
+      if (!selector.name && !selector.type && !selector.sourceId && !selector.pred) throw new Error('give name=, type=, source_id= or pred=');
+      input = { lsl: selectorQuery(selector) };
+    } catch (e) {
+      throw new TaskError('EUSAGE', `task: --from ${from}: ${(e as Error).message}`);
+    }
+  } else input = zmq(from, 'from', false);
   const publish = values.publish === 'none' ? null : zmq(values.publish ?? 'zmq+tcp://127.0.0.1:5557', 'publish', true);
   const trials = values.trials === undefined ? undefined : num('trials', values.trials, 0, integer, 'an integer ≥ 1');
   const page = values.page === undefined ? null : { port: num('page', values.page, 0, (x) => Number.isInteger(x) && x >= 0 && x < 65536, 'a TCP port (0 for any)') };
@@ -113,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
       log.info('trial', { trial: t.trial, target: t.target.index, outcome: t.outcome, seconds: Math.round((t.t[t.t.length - 1] - t.t[0]) * 1000) / 1000 });
     }
   };
-  log.info('task ready', { layout, trials: trials ?? null, clock, input: input.address, publish: publish?.address ?? null, page: live.page?.url ?? null, lsl: live.lslInfo ? Object.fromEntries(Object.entries(live.lslInfo).map(([k, i]) => [k, { name: i.name, uid: i.uid }])) : null });
+  log.info('task ready', { layout, trials: trials ?? null, clock, input: 'lsl' in input ? input.lsl : input.address, publish: publish?.address ?? null, page: live.page?.url ?? null, lsl: live.lslInfo ? Object.fromEntries(Object.entries(live.lslInfo).map(([k, i]) => [k, { name: i.name, uid: i.uid }])) : null });
 
   let why = 'trials';
   await new Promise<void>((resolve) => {

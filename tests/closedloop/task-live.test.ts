@@ -84,7 +84,7 @@ test('langevind task: trials driven by decodes, garbage skipped, a restart and a
 });
 
 test('langevind task: bad options are usage errors (exit 2) naming the option', async () => {
-  for (const [args, re] of [[['--layout', 'spiral'], /--layout must be centre-out or random/], [['--radius=0'], /--radius must be a number > 0/], [['--from', 'lsl://name=x'], /--from must be a zmq/]] as const) {
+  for (const [args, re] of [[['--layout', 'spiral'], /--layout must be centre-out or random/], [['--radius=0'], /--radius must be a number > 0/], [['--from', 'http://x'], /--from must be a zmq/], [['--from', 'lsl://'], /give name=/]] as const) {
     const cli = new CliProcess(['task', ...args]);
     const { code } = await cli.exited;
     assert.equal(code, 2);

@@ -14,7 +14,9 @@ import { metricsFromRecording, MetricsError } from '../../closedloop/metrics/rec
 import { LiveTask } from '../../closedloop/task/live.js';
 import { createLogger } from '../../daemon/log.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
+import { selectorQuery } from '../../streams/lsl/endpoint.js';
 import { LslInlet } from '../../streams/lsl/inlet.js';
+import { LslOutlet } from '../../streams/lsl/outlet.js';
 import { readXdf } from '../../streams/xdf/reader.js';
 import { writeXdf } from '../../streams/xdf/writer.js';
 
@@ -96,5 +98,29 @@ test('a recorded task block gives back the live metrics (metricsFromRecording)',
     assert.throws(() => metricsFromRecording({ ...file, streams: file.streams.slice(1) }), (e: unknown) => e instanceof MetricsError && e.code === 'ENOCURSOR' && /langevind-cursor/.test(e.message));
   } finally {
     tmp.cleanup();
+  }
+});
+
+test('the task also takes the daemon\'s LSL velocity output', { timeout: 60_000 }, async () => {
+  const outlet = await LslOutlet.create({ name: 'task-test-velocity', type: 'Velocity', channelCount: 2, channelFormat: 'float32', nominalSrate: 50, sourceId: `task-test-${process.pid}`, config: loadLslConfig() });
+  const lines: string[] = [];
+  const live = await LiveTask.open({
+    task: { layout: 'centre-out', seed: 1, binMs: 20, itiS: 10 }, clock: 'bins', input: { lsl: selectorQuery({ sourceId: `task-test-${process.pid}` }) },
+    publish: null, lsl: false, page: null, stallBins: 1000, log: createLogger({ write: (l) => lines.push(l) }),
+  });
+  try {
+    assert.ok(await outlet.waitForConsumers(20_000), `the task connected: ${lines.join('')}`);
+    const t0 = 500;
+    for (let i = 0; i < 10; i++) outlet.push(Float32Array.of(5, -2.5), t0 + i * 0.02);
+    outlet.push(Float32Array.of(NaN, 0), t0 + 0.2);
+    const deadline = Date.now() + 20_000;
+    while (live.stats.decodes + live.stats.garbage.velocity < 11 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(live.stats.decodes, 10);
+    assert.equal(live.stats.garbage.velocity, 1);
+    assert.ok(Math.abs(live.task.cursor.x - 1) < 1e-9 && Math.abs(live.task.cursor.y + 0.5) < 1e-9, `cursor ${live.task.cursor.x}, ${live.task.cursor.y}`);
+    assert.equal(live.stats.restarts, 0);
+  } finally {
+    await live.close();
+    await outlet.close();
   }
 });
