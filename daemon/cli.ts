@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   calibrate: { module: 'calibrate', summary: 'train a model on a recorded session' },
   model: { module: 'model', summary: 'model init | model inspect' },
   'simulate-user': { module: 'simulate-user', summary: 'a simulated subject and rig for closed-loop tests, or an open-loop calibration block as XDF' },
+  task: { module: 'task', summary: 'the cursor task: decoded velocity in, trials, task state out (ZeroMQ, LSL, a page), closed-loop metrics' },
   recalibrate: { module: 'recalibrate', summary: 'ReFIT: refit the velocity readout on a closed-loop recording' },
 };
 
