@@ -41,7 +41,7 @@ export class TaskPeer {
   }
 
   sendDecoded(seq: number, vx: number, vy: number, modelId = 'test-model'): void {
-    void this.pub.send(['velocity', encodeDecoded({ seq, timestamp: 1000 + seq * 0.02, velocity: Float32Array.of(vx, vy), receivedNs: 1, decodedNs: 2, sentNs: 3, modelId, streamId: 's' })]);
+    void this.pub.send(['velocity', encodeDecoded({ seq, timestamp: 1000 + seq * 0.02, velocity: Float32Array.of(vx, vy), receivedNs: 1, receivedLslTime: 1000 + seq * 0.02, decodedNs: 2, sentNs: 3, modelId, streamId: 's' })]);
   }
 
   sendRaw(frames: (Buffer | string)[]): void {
