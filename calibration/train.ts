@@ -29,6 +29,13 @@ export interface TrainConfig {
   keepProb: number;
   /** Early stopping: epochs without validation improvement. */
   patience: number;
+  /**
+   * Fewest optimiser steps in an epoch. The epoch-based schedules (plateau, patience, ramps) were
+   * tuned on ~12 steps an epoch (contdata95); a short block has far fewer non-overlapping windows
+   * (a 3.6-min block at 20 ms: 4 batches), so its learning rate decayed and training stopped
+   * after ~100 steps. Shorter epochs are topped up with windows at further random phases.
+   */
+  minBatchesPerEpoch: number;
   plateauPatience: number;
   plateauFactor: number;
   clipNorm: number;
@@ -44,7 +51,7 @@ export interface TrainConfig {
 
 export const DEFAULT_TRAIN: TrainConfig = {
   window: 32, batch: 64, maxEpochs: 400, maxMinutes: 0, lr: 3e-3, minLr: 1e-4, weightDecay: 2e-5, wdRampEpochs: 50,
-  dropout: 0.05, betaMax: 0.1, klRampEpochs: 50, keepProb: 0.7, patience: 25, plateauPatience: 8, plateauFactor: 0.5,
+  dropout: 0.05, betaMax: 0.1, klRampEpochs: 50, keepProb: 0.7, patience: 25, minBatchesPerEpoch: 12, plateauPatience: 8, plateauFactor: 0.5,
   clipNorm: 200, valFraction: 0.1, seed: 1, stabilityLog2Bins: 12, stabilityWeight: 0.1, stabilityLogBound: 0,
 };
 
@@ -212,7 +219,7 @@ export async function train(cfg: ModelConfig, counts: Mat, init: Record<string, 
   const elapsedAtStart = st.elapsedSeconds;
   const epochAtStart = st.epoch;
   const windowsPerEpoch = Math.floor((nFit - T) / T);
-  const batches = Math.max(1, Math.ceil(windowsPerEpoch / tc.batch));
+  const batches = Math.max(1, tc.minBatchesPerEpoch, Math.ceil(windowsPerEpoch / tc.batch));
   let reason: StopReason = 'max-epochs';
   let lastGood: Record<string, Float32Array> = st.current;
   let stop = false;
@@ -222,10 +229,14 @@ export async function train(cfg: ModelConfig, counts: Mat, init: Record<string, 
     const beta = tc.betaMax * Math.min(1, st.epoch / Math.max(1, tc.klRampEpochs));
     const wd = tc.weightDecay * Math.min(1, st.epoch / Math.max(1, tc.wdRampEpochs));
     // A fresh random phase each epoch, so windows cover every alignment.
-    const phase = Math.floor(rng.next() * T);
     const starts: number[] = [];
-    for (let s = phase; s + T <= nFit; s += T) starts.push(s);
-    rng.shuffle(starts);
+    while (Math.ceil(starts.length / tc.batch) < batches) {
+      const phase = Math.floor(rng.next() * T);
+      const pass: number[] = [];
+      for (let s = phase; s + T <= nFit; s += T) pass.push(s);
+      rng.shuffle(pass);
+      starts.push(...pass);
+    }
     let sumLoss = 0;
     let sumNll = 0;
     let sumKl = 0;
