@@ -48,9 +48,10 @@ export function trajectoryPlot(title: string, records: readonly TrialRecord[], h
   return svgDocument(f, title, parts.join(''));
 }
 
-export function metricsReportHtml(title: string, blocks: readonly ReportBlock[], opts: { halfWidth?: number } = {}): string {
+/** opts.lead: sections before the tables (e.g. a benchmark's verdicts). */
+export function metricsReportHtml(title: string, blocks: readonly ReportBlock[], opts: { halfWidth?: number; lead?: Section[] } = {}): string {
   const w = opts.halfWidth ?? Math.max(1, ...blocks.flatMap((b) => b.records.flatMap((t) => [...t.x.map(Math.abs), ...t.y.map(Math.abs), Math.abs(t.target.x) + t.target.radius, Math.abs(t.target.y) + t.target.radius])));
-  const sections: Section[] = [{
+  const sections: Section[] = [...(opts.lead ?? []), {
     heading: 'Per decoder / block (medians; exits and throughput are means)',
     html: grid(['block', ...COLUMNS], blocks.map((b) => [b.metrics.label, ...summaryRow(b.metrics.block)])),
   }];

@@ -1,0 +1,283 @@
+/**
+ * `npm run bench:closed-loop`: decoders judged in closed loop with the simulated user, every part a
+ * real process on real sockets, in lockstep (deterministic for a seed, as fast as the daemon).
+ *
+ * For each seed (a simulated "subject"):
+ *  1. an open-loop calibration block (`simulate-user --calibration-block`), then `calibrate` (the
+ *     model file carries its Wiener and Kalman baselines);
+ *  2. one closed-loop block of --trials centre-out-and-back trials per decoder (LangevinFlow,
+ *     Wiener, Kalman): `simulate-user --mode lockstep` → `run --decoder D --record` → `task --clock
+ *     bins`; the same user seed and session (so the same noise) and the same task seed for every decoder;
+ *  3. one ReFIT round for LangevinFlow (`recalibrate` on its block) and a block with the new model.
+ *     ReFIT-KF is run when `recalibrate` can refit a Kalman baseline; otherwise it is reported as skipped.
+ *
+ * Every block is recorded: the daemon's recording (spikes, decodes) and the task's LSL streams
+ * (cursor, target, markers, taken by real LSL inlets here) merged into one XDF, from which the
+ * block's metrics are computed again (metricsFromRecording) and compared with the live task's.
+ * Writes bench/results/closed-loop.json and closed-loop.html; recordings stay in --dir.
+ *
+ *   node dist/bench/closed-loop.js [--seeds 1,2] [--trials 100] [--max-minutes 6] [--dir D] [--reuse] [--quick]
+ * --reuse keeps calibration blocks and models already in --dir (to rerun the closed-loop part);
+ * --quick: one seed, 10 trials, 1 calibration epoch (a smoke run, not a measurement).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BlockMetrics, Summary } from '../closedloop/metrics/block.js';
+import { metricsFromRecording } from '../closedloop/metrics/recording.js';
+import { metricsReportHtml, type ReportBlock } from '../closedloop/metrics/report.js';
+import type { TrialRecord } from '../closedloop/metrics/trial.js';
+import { TASK_STREAMS } from '../closedloop/streams.js';
+import { testConfigPath } from '../harness/liblsl.js';
+import { CliProcess } from '../harness/process.js';
+import { table } from '../report/html.js';
+import { loadLslConfig } from '../streams/lsl/config.js';
+import { LslInlet } from '../streams/lsl/inlet.js';
+import type { StreamInfo } from '../streams/stream-info.js';
+import { readXdf } from '../streams/xdf/reader.js';
+import { writeXdf, type XdfStreamInput } from '../streams/xdf/writer.js';
+
+const { values: argv } = parseArgs({
+  options: {
+    seeds: { type: 'string' }, trials: { type: 'string' }, 'max-minutes': { type: 'string' }, dir: { type: 'string' },
+    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' },
+  },
+});
+const quick = argv.quick ?? false;
+const seeds = (argv.seeds ?? (quick ? '1' : '1,2')).split(',').map(Number);
+const trials = Number(argv.trials ?? (quick ? 10 : 100));
+const maxMinutes = Number(argv['max-minutes'] ?? 6);
+const channels = Number(argv.channels ?? 192);
+const dir = argv.dir ?? join(tmpdir(), 'langevind-closed-loop');
+mkdirSync(dir, { recursive: true });
+// LSL stays on this machine; the task's streams are found by their uid, so other sessions' tasks cannot be picked up.
+const lslCfg = testConfigPath();
+process.env.LSLAPICFG = lslCfg;
+
+const load = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
+const log = (s: string): void => void process.stderr.write(`[closed-loop] ${s}\n`);
+
+/** A one-shot command; throws with its stderr when it fails. */
+async function cli(args: string[]): Promise<CliProcess> {
+  const p = new CliProcess(args, { env: { LSLAPICFG: lslCfg } });
+  const { code, signal } = await p.exited;
+  if (code !== 0) throw new Error(`langevind ${args.join(' ')} failed (exit ${code ?? signal}):\n${p.stderrText.slice(-3000)}${p.stdout.slice(-2000)}`);
+  return p;
+}
+
+interface TaskStreamRecord { info: StreamInfo; t: number[]; rows: (number[] | string[])[] }
+
+/** Real LSL inlets on the task's three streams, found by uid; resolves once all are connected. */
+async function recordTaskStreams(uids: Record<'cursor' | 'target' | 'markers', string>): Promise<{ rec: Record<string, TaskStreamRecord>; close: () => Promise<void> }> {
+  const rec: Record<string, TaskStreamRecord> = {};
+  const config = loadLslConfig();
+  const connected: Promise<void>[] = [];
+  const inlets = (Object.keys(uids) as (keyof typeof uids)[]).map((k) => {
+    rec[k] = { info: undefined as unknown as StreamInfo, t: [], rows: [] };
+    let done: () => void;
+    connected.push(new Promise<void>((r) => (done = r)));
+    const inlet = new LslInlet({
+      query: `session_id='${config.sessionId}' and uid='${uids[k]}'`, config, timeCorrection: false,
+      onSample: (t, nums, strs) => { rec[k].t.push(t); rec[k].rows.push(strs.length > 0 ? [...strs] : [...nums]); },
+      onEvent: (e) => { if (e.kind === 'connected') { rec[k].info = e.info; done(); } },
+    });
+    return inlet.start();
+  });
+  const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the task\'s LSL streams were not found within 30 s')), 30_000).unref());
+  await Promise.race([Promise.all(connected), timeout]);
+  return { rec, close: () => Promise.all(inlets.map((i) => i.close())).then(() => undefined) };
+}
+
+interface BlockResult {
+  seed: number;
+  label: string;
+  decoder: 'langevinflow' | 'wiener' | 'kalman';
+  model: string;
+  recording: string;
+  wall_s: number;
+  bins: number;
+  bins_per_s: number;
+  loadavg: { start: number[]; end: number[] };
+  summary: Summary;
+  /** Metrics recomputed from the merged recording agree with the live task's (trial outcomes and times to target). */
+  replay_agrees: boolean;
+  replay_notes: string[];
+  user: unknown;
+  daemon: unknown;
+}
+
+async function runBlock(seed: number, label: string, decoder: BlockResult['decoder'], model: string): Promise<{ result: BlockResult; report: ReportBlock }> {
+  const name = `s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
+  const sock = (k: string): string => `zmq+ipc://${join(dir, `${name}-${k}.sock`)}`;
+  const daemonXdf = join(dir, `${name}-daemon.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
+  const procs: CliProcess[] = [];
+  const l0 = load();
+  const t0 = performance.now();
+  let streams: Awaited<ReturnType<typeof recordTaskStreams>> | undefined;
+  try {
+    const run = await CliProcess.start(['run', '--model', model, '--decoder', decoder, '--input', sock('spikes'), '--output', sock('velocity'), '--record', daemonXdf, '--status-interval', '0'],
+      { env: { LSLAPICFG: lslCfg } });
+    procs.push(run);
+    const task = await CliProcess.start(['task', '--from', sock('velocity'), '--publish', sock('task'), '--clock', 'bins', '--trials', String(trials),
+      '--stall-bins', '500', '--seed', String(seed), '--label', label, '--out', taskJson], { ready: 'task ready', env: { LSLAPICFG: lslCfg } });
+    procs.push(task);
+    const ready = task.logs.find((x) => x.msg === 'task ready') as unknown as { lsl: Record<'cursor' | 'target' | 'markers', { uid: string }> };
+    streams = await recordTaskStreams({ cursor: ready.lsl.cursor.uid, target: ready.lsl.target.uid, markers: ready.lsl.markers.uid });
+    const user = await CliProcess.start(['simulate-user', '--mode', 'lockstep', '--to', sock('spikes'), '--task', sock('task'), '--seed', String(seed), '--session', '1',
+      '--channels', String(channels), '--bins', '10000000'], { ready: 'simulated user ready', env: { LSLAPICFG: lslCfg } });
+    procs.push(user);
+    const { code } = await task.exited;
+    if (code !== 0) throw new Error(`task exited ${code}:\n${task.stderrText.slice(-3000)}`);
+    const wall = (performance.now() - t0) / 1000;
+    await user.stop('SIGINT');
+    await run.stop('SIGINT');
+    const live = JSON.parse(readFileSync(taskJson, 'utf8')) as { decodes: number; block: Summary; trials: BlockMetrics['trials']; trajectories: TrialRecord[] };
+    // The inlets get the last samples over TCP after the last push.
+    const deadline = Date.now() + 20_000;
+    while (streams.rec.cursor.t.length < live.decodes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    await streams.close();
+    const merged = mergeRecording(daemonXdf, streams.rec);
+    writeFileSync(recording, merged);
+    const replay = metricsFromRecording(readXdf(recording), label);
+    const agrees = replay.metrics.trials.length === live.trials.length && replay.metrics.trials.every((t, i) => t.outcome === live.trials[i].outcome &&
+      (t.timeToTarget === null ? live.trials[i].timeToTarget === null : Math.abs(t.timeToTarget - (live.trials[i].timeToTarget ?? NaN)) < 1e-4));
+    let userSummary: unknown = null, daemonSummary: unknown = null;
+    try { userSummary = user.lastJson(); } catch { /* printed nothing parseable */ }
+    daemonSummary = run.summary() ?? null;
+    const bins = live.decodes;
+    log(`seed ${seed} ${label}: ${live.block.successes}/${live.block.trials} successes, time to target mean ${fmt(live.block.stats.timeToTarget.mean)} s, ${bins} bins in ${wall.toFixed(1)} s (load ${load()[0]})`);
+    return {
+      result: {
+        seed, label, decoder, model, recording, wall_s: round(wall, 2), bins, bins_per_s: Math.round(bins / wall), loadavg: { start: l0, end: load() },
+        summary: live.block, replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
+      },
+      report: { metrics: { ...replay.metrics, label: `seed ${seed} · ${label}` }, records: replay.records },
+    };
+  } finally {
+    await streams?.close().catch(() => {});
+    for (const p of procs.reverse()) await p.stop('SIGINT').catch(() => p.kill());
+  }
+}
+
+/** The daemon's recording with the task's streams added: one XDF per block, as a lab's recorder would leave it. */
+function mergeRecording(daemonXdf: string, rec: Record<string, TaskStreamRecord>): Uint8Array {
+  const file = readXdf(daemonXdf);
+  const streams: XdfStreamInput[] = file.streams.map((s) => ({ id: s.id, info: s.info, timeStamps: s.timeStamps, data: s.data as XdfStreamInput['data'], clockOffsets: s.clockOffsets }));
+  let id = Math.max(0, ...streams.map((s) => s.id ?? 0));
+  for (const k of ['cursor', 'target', 'markers'] as const) {
+    const r = rec[k];
+    streams.push({ id: ++id, info: r.info, timeStamps: r.t, data: k === 'markers' ? (r.rows as string[][]) : Float32Array.from(r.rows.flat() as number[]) });
+  }
+  return writeXdf(streams);
+}
+
+const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
+const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  const l0 = load();
+  const blocks: BlockResult[] = [];
+  const reports: ReportBlock[] = [];
+  const calibrations: Record<string, unknown>[] = [];
+  const skipped: string[] = [];
+  for (const seed of seeds) {
+    const cal = join(dir, `s${seed}-calibration.xdf`), model = join(dir, `s${seed}-model.safetensors`);
+    const tc = performance.now();
+    if (!(argv.reuse && existsSync(cal))) await cli(['simulate-user', '--calibration-block', '--seed', String(seed), '--channels', String(channels), '--out', cal]);
+    let calib: Record<string, unknown> = { seed, recording: cal, model, reused: true };
+    if (!(argv.reuse && existsSync(model))) {
+      const lc = load();
+      const c0 = performance.now();
+      const p = await cli(['calibrate', cal, '--out', model, '--quiet', '--report', join(dir, `s${seed}-calibration.html`),
+        ...(quick ? ['--epochs', '1'] : ['--max-minutes', String(maxMinutes)])]);
+      calib = { seed, recording: cal, model, reused: false, seconds: round((performance.now() - c0) / 1000, 1), loadavg: { start: lc, end: load() }, log: p.stderrText.split('\n').filter((l) => /R²|bits|stopped|readout|wiener|kalman/i.test(l)) };
+    }
+    const inspect = await cli(['model', 'inspect', model]).catch((e: Error) => ({ stdout: `model inspect failed: ${e.message}` }));
+    calibrations.push({ ...calib, inspect: inspect.stdout.split('\n').filter((l) => /R²|r2|bits|baseline|wiener|kalman/i.test(l)).slice(0, 20) });
+    log(`seed ${seed}: calibration ready (${((performance.now() - tc) / 1000).toFixed(0)} s)`);
+    const lf = await runBlock(seed, 'langevinflow', 'langevinflow', model);
+    for (const r of [lf, await runBlock(seed, 'wiener', 'wiener', model), await runBlock(seed, 'kalman', 'kalman', model)]) { blocks.push(r.result); reports.push(r.report); }
+    // ReFIT: the readout refit on LangevinFlow's own block, then a block with it.
+    const refitModel = join(dir, `s${seed}-model-refit.safetensors`);
+    const rc = await cli(['recalibrate', lf.result.recording, '--model', model, '--out', refitModel]);
+    calibrations.push({ seed, refit: refitModel, from: lf.result.recording, log: rc.stderrText.split('\n').filter((l) => l.trim()).slice(-4) });
+    const refit = await runBlock(seed, 'langevinflow+refit', 'langevinflow', refitModel);
+    blocks.push(refit.result); reports.push(refit.report);
+    const kalmanRefit = await cli(['recalibrate', '--help']).then((p) => /--decoder/.test(p.stdout + p.stderrText));
+    if (kalmanRefit) {
+      const kblock = blocks.find((b) => b.seed === seed && b.label === 'kalman')!;
+      const kModel = join(dir, `s${seed}-model-refit-kf.safetensors`);
+      await cli(['recalibrate', kblock.recording, '--model', model, '--decoder', 'kalman', '--out', kModel]);
+      const k = await runBlock(seed, 'kalman+refit', 'kalman', kModel);
+      blocks.push(k.result); reports.push(k.report);
+    } else if (!skipped.includes('kalman+refit')) skipped.push('kalman+refit');
+  }
+  const mustReach = evaluate(blocks);
+  const out = {
+    bench: 'closed-loop', date: started, quick, node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length,
+    loadavg_start: l0, loadavg_end: load(), seeds, trials_per_block: trials, channels, calibration_max_minutes: maxMinutes, dir,
+    task: 'centre-out-and-back, 8 targets at 10 cm, radius 1.5 cm, hold 500 ms, timeout 5 s, ITI 300 ms (the task\'s defaults); lockstep, task clock = bins',
+    user: 'simulate-user defaults (200 ms visual delay, 192 channels, 20 ms bins); session 0 calibrates, session 1 for every closed-loop block',
+    skipped: skipped.map((s) => s === 'kalman+refit' ? 'kalman+refit: `langevind recalibrate` refits only the LangevinFlow readout (no --decoder kalman yet)' : s),
+    must_reach: mustReach, calibrations, blocks,
+  };
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const name = quick ? 'closed-loop-quick' : 'closed-loop';
+  writeFileSync(join(root, `bench/results/${name}.json`), JSON.stringify(out, null, 1) + '\n');
+  const lead = [{ heading: 'Must reach', html: table(mustReach.map((m) => [m.what, `${m.met ? 'met' : 'NOT met'}: ${m.detail}`])) }];
+  writeFileSync(join(root, `bench/results/${name}.html`), metricsReportHtml('Closed-loop benchmark (simulated user, lockstep)', reports, { lead }));
+  log(`wrote bench/results/${name}.json and .html`);
+  for (const m of mustReach) log(`${m.met ? 'MET    ' : 'NOT MET'} ${m.what}: ${m.detail}`);
+}
+
+interface MustReach { what: string; met: boolean; detail: string }
+
+/** The issue's targets, pooled over seeds (means of per-seed block numbers) and per seed. */
+function evaluate(blocks: BlockResult[]): MustReach[] {
+  const by = (label: string): BlockResult[] => blocks.filter((b) => b.label === label);
+  const mean = (xs: (number | null)[]): number | null => { const v = xs.filter((x): x is number => x !== null); return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null; };
+  const sr = (l: string): number | null => mean(by(l).map((b) => b.summary.successRate));
+  const tt = (l: string): number | null => mean(by(l).map((b) => b.summary.stats.timeToTarget.mean));
+  const perSeed = (f: (s: number) => string): string => seeds.map((s) => `seed ${s}: ${f(s)}`).join('; ');
+  const one = (s: number, l: string): BlockResult | undefined => blocks.find((b) => b.seed === s && b.label === l);
+  const res: MustReach[] = [];
+  const [lf, wi, ka] = [sr('langevinflow'), sr('wiener'), sr('kalman')];
+  res.push({
+    what: 'LangevinFlow success rate ≥ best of Wiener and Kalman',
+    met: lf !== null && wi !== null && ka !== null && lf >= Math.max(wi, ka),
+    detail: `mean over seeds LF ${fmt(lf)}, Wiener ${fmt(wi)}, Kalman ${fmt(ka)} (${perSeed((s) => `${fmt(one(s, 'langevinflow')?.summary.successRate ?? null, 2)} / ${fmt(one(s, 'wiener')?.summary.successRate ?? null, 2)} / ${fmt(one(s, 'kalman')?.summary.successRate ?? null, 2)}`)})`,
+  });
+  const tlf = tt('langevinflow'), tka = tt('kalman');
+  res.push({
+    what: 'LangevinFlow mean time to target ≤ 0.8 × Kalman\'s',
+    met: tlf !== null && tka !== null && tlf <= 0.8 * tka,
+    detail: `LF ${fmt(tlf)} s, Kalman ${fmt(tka)} s, ratio ${fmt(tlf !== null && tka ? tlf / tka : null)} (over successful trials; Wiener ${fmt(tt('wiener'))} s)`,
+  });
+  const tr = tt('langevinflow+refit');
+  res.push({
+    what: 'one ReFIT round improves LangevinFlow\'s time to target by ≥ 10 %',
+    met: tlf !== null && tr !== null && tr <= 0.9 * tlf,
+    detail: `before ${fmt(tlf)} s, after ${fmt(tr)} s (${tlf !== null && tr !== null ? `${fmt(100 * (1 - tr / tlf), 1)} % faster` : '—'}); success ${fmt(sr('langevinflow'))} → ${fmt(sr('langevinflow+refit'))}`,
+  });
+  const walls = blocks.map((b) => b.wall_s * (100 / Math.max(1, b.summary.trials)));
+  const worst = walls.length ? Math.max(...walls) : null;
+  res.push({
+    what: 'a 100-trial block in lockstep in < 2 min on this machine',
+    met: worst !== null && worst < 120,
+    detail: `slowest block ${fmt(worst, 1)} s per 100 trials (all: ${blocks.map((b) => b.wall_s.toFixed(0)).join(', ')} s for ${blocks.map((b) => b.summary.trials).join(', ')} trials), load ${load()[0]} on ${cpus().length} cores`,
+  });
+  res.push({
+    what: 'every block recorded and replayable (metrics from the merged XDF = the live task\'s)',
+    met: blocks.length > 0 && blocks.every((b) => b.replay_agrees),
+    detail: blocks.map((b) => `${b.seed}/${b.label}: ${b.replay_agrees ? 'same' : 'DIFFERENT'}`).join(', '),
+  });
+  return res;
+}
+
+await main();
+process.exit(0);
