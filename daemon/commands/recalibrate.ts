@@ -7,11 +7,14 @@ import { parseArgs } from 'node:util';
 import { recalibrate } from '../../closedloop/refit/recalibrate.js';
 import { RecalibrateError } from '../../closedloop/refit/recording.js';
 
-const USAGE = `usage: langevind recalibrate CLOSED_LOOP.xdf --model M.safetensors --out M2.safetensors
+const USAGE = `usage: langevind recalibrate CLOSED_LOOP.xdf --model M.safetensors --out M2.safetensors [--decoder langevinflow|kalman]
   ReFIT (Gilja et al. 2012): estimates the intention in every bin of a closed-loop block (the decoded
   velocity turned towards the target, its speed kept; zero during the hold), refits the model's velocity
   readout on those bins by ridge regression over the filter's own causal features, and writes the new
-  model. Apply it live with the control plane's readout swap.`;
+  model. Apply it live with the control plane's readout swap.
+  --decoder kalman: ReFIT-KF instead: the model's Kalman baseline gets a new observation model (C, R)
+  fitted on the cursor (position) and the estimated intention (velocity); A, Q and the LangevinFlow
+  weights are kept. Run it on a block the Kalman filter drove.`;
 
 export const usage = USAGE;
 
@@ -20,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { model: { type: 'string', short: 'm' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+      options: { model: { type: 'string', short: 'm' }, out: { type: 'string', short: 'o' }, decoder: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: true,
     }));
@@ -34,9 +37,11 @@ export async function main(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new RecalibrateError('EUSAGE', `recalibrate: give exactly one recording, got ${positionals.length}`);
   if (!values.model) throw new RecalibrateError('EUSAGE', 'recalibrate: --model M.safetensors is required');
   if (!values.out) throw new RecalibrateError('EUSAGE', 'recalibrate: --out M2.safetensors is required');
-  const r = await recalibrate({ recording: positionals[0], model: values.model, out: values.out, log: (s) => process.stderr.write(s + '\n') });
+  const decoder = values.decoder ?? 'langevinflow';
+  if (decoder !== 'langevinflow' && decoder !== 'kalman') throw new RecalibrateError('EUSAGE', `recalibrate: --decoder must be langevinflow or kalman, got "${decoder}"`);
+  const r = await recalibrate({ recording: positionals[0], model: values.model, out: values.out, decoder, log: (s) => process.stderr.write(s + '\n') });
   process.stdout.write(JSON.stringify({
-    out: values.out, model_id: r.refit.model.id, from_model: r.from, bins: r.block.bins, usable_bins: r.block.usable, trials: r.block.trials,
+    out: values.out, decoder, model_id: r.refit.model.id, from_model: r.from, bins: r.block.bins, usable_bins: r.block.usable, trials: r.block.trials,
     alpha: r.refit.alpha, cv_r2: r.refit.cvR2, r2_before: r.refit.before, r2_after: r.refit.after,
   }) + '\n');
   return 0;

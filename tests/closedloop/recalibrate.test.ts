@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { useBackend } from '../../calibration/backend.js';
 import { loadDataset } from '../../calibration/dataset.js';
+import { fitKalman, kalmanToStored } from '../../calibration/kalman.js';
 import { mat, ridgeCv } from '../../calibration/linear.js';
 import { designMatrix, streamFeatures } from '../../calibration/readout.js';
 import type { ModelConfig } from '../../model/config.js';
@@ -70,6 +71,53 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
     const afterRefit = runClosedLoop(refit, { seed: 8, session: 2, channels: N }, 3000);
     assert.ok(successRate(afterRefit) >= 0.6, `refit decoder: ${successRate(afterRefit)} of ${afterRefit.trials.length} trials`);
     assert.ok(successRate(afterRefit) > successRate(before) + 0.3, `success ${successRate(before)} → ${successRate(afterRefit)}`);
+  });
+
+  test('ReFIT-KF (--decoder kalman) refits the Kalman baseline\'s observation model on the cursor and the intention; the LangevinFlow refit keeps the baselines', async () => {
+    // The rotated decoder with a Kalman baseline fitted on the open-loop block (state pos, vel, 1).
+    const block = calibrationBlock({ seed: 8, session: 0, trials: 16, channels: N });
+    const T = block.session.timestamps.length;
+    const kin = new Float32Array(T * 4);
+    const pos = block.session.position!;
+    for (let t = 0; t < T; t++) kin.set([pos[2 * t], pos[2 * t + 1], block.session.velocity[2 * t], block.session.velocity[2 * t + 1]], 4 * t);
+    const km = fitKalman(mat(kin, T, 4), mat(Float32Array.from(block.session.counts), T, N));
+    const kalman = kalmanToStored(km, ['pos_x', 'pos_y', 'vel_x', 'vel_y'], 2);
+    const withKf = makeModel(rotated.config, rotated.weights, {}, { kalman });
+    const modelPath = join(tmp.dir, 'with-kalman.safetensors');
+    saveModel(modelPath, withKf);
+    const out = join(tmp.dir, 'refit-kf.safetensors');
+    const r = await cli(['recalibrate', recording, '--model', modelPath, '--decoder', 'kalman', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const m = loadModel(out);
+    const k = m.baselines.kalman!;
+    assert.deepEqual(k.A, kalman.A);
+    assert.deepEqual(k.Q, kalman.Q);
+    assert.deepEqual(k.state, kalman.state);
+    for (const [name, v] of Object.entries(withKf.weights)) assert.deepEqual(m.weights[name], v, `${name} kept`);
+    assert.equal(JSON.parse(m.metadata[META_REFIT]).decoder, 'kalman');
+    // Same population, so the refit tuning to the intention's velocity (C's velocity columns) follows
+    // the open-loop fit's; position and velocity swapped, or the decoded velocity unrotated, would not.
+    const s = 5;
+    const a: number[] = [], b: number[] = [];
+    for (let c = 0; c < N; c++) for (const j of [2, 3]) { a.push(k.C[c * s + j]); b.push(kalman.C[c * s + j]); }
+    const corr = (x: number[], y: number[]): number => {
+      const mx = x.reduce((p, q) => p + q, 0) / x.length, my = y.reduce((p, q) => p + q, 0) / y.length;
+      let sxy = 0, sxx = 0, syy = 0;
+      for (let i = 0; i < x.length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; }
+      return sxy / Math.sqrt(sxx * syy);
+    };
+    assert.ok(corr(a, b) > 0.7, `velocity tuning correlation ${corr(a, b)}`);
+    assert.ok(k.C.some((x, i) => x !== kalman.C[i]));
+    // The readout refit of a model with baselines keeps them as they were.
+    const lfOut = join(tmp.dir, 'refit-lf-keeps.safetensors');
+    assert.equal((await cli(['recalibrate', recording, '--model', modelPath, '--out', lfOut])).code, 0);
+    assert.deepEqual(loadModel(lfOut).baselines.kalman!.C, kalman.C);
+    // Without a Kalman baseline there is nothing to refit.
+    const none = await cli(['recalibrate', recording, '--model', rotatedPath, '--decoder', 'kalman', '--out', join(tmp.dir, 'never-kf.safetensors')]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /needs a Kalman baseline.*\[EMODEL\]/s);
+    const bad = await cli(['recalibrate', recording, '--model', modelPath, '--decoder', 'wiener', '--out', join(tmp.dir, 'never-w.safetensors')]);
+    assert.equal(bad.code, 2);
   });
 
   test('a recording without task markers or decoded velocity is refused, naming what is missing', async () => {
