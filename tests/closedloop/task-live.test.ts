@@ -38,7 +38,9 @@ test('langevind task: trials driven by decodes, garbage skipped, a restart and a
     peer.sendRaw(['velocity', Buffer.from([0xff, 0xff, 0xff])]);
     peer.sendRaw(['velocity', Buffer.from([0x08, 0x05])]); // a Decoded without velocity
     while (peer.states.filter((s) => s.state === 'success').length < 2) await step();
-    // The daemon restarts: its seq starts again from 0.
+    // The daemon restarts: a new socket on the same address, and its seq starts again from 0.
+    await peer.restartPublisher();
+    await peer.joined();
     seq = 0;
     while (peer.states.at(-1)!.state !== 'target_on') await step();
     for (let i = 0; i < 3; i++) await step();
