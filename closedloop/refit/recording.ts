@@ -71,7 +71,10 @@ export function closedLoopFromXdf(file: XdfFile): ClosedLoopBlock {
     file.streams.find((s) => name !== undefined && s.info.name === name) ?? file.streams.find((s) => s.info.type === type);
   const spikes = byType('SpikeCounts');
   const decoded = byType(DECODED_STREAM.type, DECODED_STREAM.name);
-  const markers = byType(TASK_STREAMS.markers.type, TASK_STREAMS.markers.name);
+  // Every string stream of type Markers: the daemon's recorder writes its own (langevind-markers:
+  // swaps, resets) beside the task's, and only markers naming a task state count.
+  const markerStreams = file.streams.filter((s) => (s.info.type === TASK_STREAMS.markers.type || s.info.name === TASK_STREAMS.markers.name) && Array.isArray(s.data));
+  const markers = markerStreams[0];
   const cursor = byType(TASK_STREAMS.cursor.type, TASK_STREAMS.cursor.name);
   const target = byType(TASK_STREAMS.target.type, TASK_STREAMS.target.name);
   const missing: [RecalibrateErrorCode, string][] = [];
@@ -84,16 +87,19 @@ export function closedLoopFromXdf(file: XdfFile): ClosedLoopBlock {
     const have = file.streams.map((s) => `"${s.info.name}" (${s.info.type})`).join(', ') || 'none';
     throw new RecalibrateError(missing[0][0], `recalibrate: the recording has no ${missing.map((m) => m[1]).join('; no ')}. Its streams: ${have}`);
   }
-  const sp = spikes!, dec = decoded!, mk = markers!, cur = cursor!, tg = target!;
+  const sp = spikes!, dec = decoded!, cur = cursor!, tg = target!;
 
   // Markers: the first word names the task state entered.
-  if (!Array.isArray(mk.data)) throw new RecalibrateError('ENOMARKERS', `recalibrate: markers stream "${mk.info.name}" holds numbers, not string markers`);
   const events: { t: number; state: string }[] = [];
-  (mk.data as string[][]).forEach((row, i) => {
-    const word = String(row[0] ?? '').trim().split(/\s+/)[0];
-    if (isTaskState(word)) events.push({ t: mk.timeStamps[i], state: word });
-  });
-  if (events.length === 0) throw new RecalibrateError('ENOMARKERS', `recalibrate: markers stream "${mk.info.name}" has ${mk.timeStamps.length} markers and none names a task state (target_on, hold, success, timeout, aborted, iti)`);
+  let markerCount = 0;
+  for (const mk of markerStreams) {
+    markerCount += mk.timeStamps.length;
+    (mk.data as string[][]).forEach((row, i) => {
+      const word = String(row[0] ?? '').trim().split(/\s+/)[0];
+      if (isTaskState(word)) events.push({ t: mk.timeStamps[i], state: word });
+    });
+  }
+  if (events.length === 0) throw new RecalibrateError('ENOMARKERS', `recalibrate: the markers (${markerStreams.map((m) => `"${m.info.name}"`).join(', ')}: ${markerCount} in all) name no task state (target_on, hold, success, timeout, aborted, iti)`);
   events.sort((a, b) => a.t - b.t);
 
   const binMs = streamBinMs(sp.info);

@@ -13,14 +13,13 @@
  * vel_* and pos_*, true log-rates, latents) plus the task's (closedloop/streams.ts): cursor,
  * target, markers, and the intention.
  */
-import { Prng } from '../../calibration/simulator/prng.js';
 import { REACH_LATENT_DIM } from '../../calibration/simulator/reaching.js';
 import { simChannelLabels, type SimulatedSession } from '../../calibration/simulator/session.js';
 import { sessionStreams } from '../../calibration/simulator/xdf.js';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf, type XdfStreamInput } from '../../streams/xdf/writer.js';
 import { TASK_STREAMS } from '../streams.js';
-import { ENCODER_LATENT_LABELS } from './encoder.js';
+import { ENCODER_LATENT_LABELS, sessionPrng } from './encoder.js';
 import { UserError } from './errors.js';
 import { SimulatedUser, type SimulatedUserOptions } from './user.js';
 
@@ -76,7 +75,7 @@ export function calibrationBlock(o: CalibrationBlockOptions): CalibrationBlock {
   const iti = o.itiS ?? [0.3, 0.5];
   const hold = o.holdS ?? 0.5;
   const origin = o.origin ?? 1000;
-  const plan = new Prng(o.seed * 4 + 5);
+  const plan = sessionPrng(o, 5);
   const toBins = (s: number): number => Math.max(1, Math.round(s / dt));
 
   // The plan: targets in shuffled blocks of eight, so every direction is covered evenly.

@@ -17,7 +17,8 @@
  * tuningFromLatentStats, scaled for nominal latent statistics so each channel's log-rate
  * modulation has a given std, as the offline simulator's channels.
  *
- * Deterministic for a seed: separate PRNG streams for tuning, latent noise and spikes.
+ * Deterministic for a seed and session: separate PRNG streams for tuning (the seed alone), latent
+ * noise and spikes (seed and session).
  * step() allocates nothing.
  */
 import { Prng } from '../../calibration/simulator/prng.js';
@@ -26,7 +27,10 @@ import { applyTuning, tuningFromLatentStats, type LatentTuning } from '../../cal
 import { UserError } from './errors.js';
 
 export interface EncoderOptions {
+  /** The population: tuning and baselines (the same seed is the same "subject" in every block). */
   seed: number;
+  /** The block: latent, spike and motor noise, the calibration block's plan (default 0). */
+  session?: number;
   /** Channels (default 192). */
   channels?: number;
   /** Bin width, ms (default 20). */
@@ -44,6 +48,13 @@ export interface EncoderOptions {
 }
 
 export const ENCODER_LATENT_LABELS = REACH_LATENT_LABELS;
+
+/** Stream k of a block's noise: distinct for every (seed, session), and never the tuning's stream. */
+export function sessionPrng(o: { seed: number; session?: number }, k: number): Prng {
+  const session = o.session ?? 0;
+  if (!Number.isInteger(session) || session < 0 || session > 1_000_000) throw new UserError('EUSEROPTS', `user: session must be an integer in 0–1000000, got ${o.session}`);
+  return new Prng((o.seed * 1_000_003 + session) * 8 + k);
+}
 const TAU_CIS = 0.1;
 const TAU_ENGAGE = 0.3;
 const TAU_NOISE = 0.2;
@@ -99,8 +110,8 @@ export class NeuralEncoder {
     const cov = new Float64Array(REACH_LATENT_DIM * REACH_LATENT_DIM);
     for (let k = 0; k < REACH_LATENT_DIM; k++) cov[k * REACH_LATENT_DIM + k] = NOMINAL_VAR[k];
     this.tuning = tuningFromLatentStats(new Prng(o.seed * 4 + 1), NOMINAL_MEAN, cov, REACH_LATENT_DIM, channels, o.baseRate ?? 14, o.modulation ?? 0.5);
-    this.noiseRng = new Prng(o.seed * 4 + 2);
-    this.spikeRng = new Prng(o.seed * 4 + 3);
+    this.noiseRng = sessionPrng(o, 2);
+    this.spikeRng = sessionPrng(o, 3);
     this.logRates = new Float64Array(channels);
   }
 

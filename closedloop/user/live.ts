@@ -9,7 +9,8 @@
  *  - lockstep: bin k goes out, then the user waits for the first TaskState with seq ≥ k (the
  *    task's state after decode k) and sees that one when making bin k + 1. Everything the user
  *    sees is then fixed by the seed and the decoder, so a run is deterministic and runs as fast
- *    as daemon and task answer. Bin timestamps are virtual (start + k·bin), in both modes.
+ *    as daemon and task answer. Bin k is stamped start + (k + 1)·bin on the LSL clock in both
+ *    modes (the end of the bin), so timestamps never jump and an LSL input counts no gaps.
  *
  * Never dies on its peers: a task message that does not decode, has the wrong topic or frame
  * count is counted and dropped; a daemon or task that restarts is reconnected by ZeroMQ (the
@@ -179,7 +180,8 @@ export async function runLiveUser(o: LiveUserOptions): Promise<LiveUserStats> {
 
     const writer = new SpikeBinWriter();
     const floats = o.lsl?.format === 'float32' ? new Float32Array(N) : null;
-    const t0 = o.mode === 'realtime' ? localClock() : 1000;
+    // On this machine's LSL clock from the start; in lockstep the bins then run ahead of it, evenly spaced.
+    const t0 = localClock();
     const bin = { seq: 0, timestamp: 0, counts: user.counts as ArrayLike<number>, binMs, streamId };
     const started = performance.now();
     let lastProgress = started;
@@ -216,11 +218,17 @@ export async function runLiveUser(o: LiveUserOptions): Promise<LiveUserStats> {
         sendBin(k, prev ? viewOf(prev, view) : null);
         awaiting = k;
         answered = null;
-        const got = answered ?? await new Promise<TaskState | null>((resolve) => {
-          const timer = setTimeout(() => { wake = null; resolve(null); }, timeoutMs);
-          const onAbort = (): void => { clearTimeout(timer); wake = null; resolve(null); };
+        const got = await new Promise<TaskState | null>((resolve) => {
+          const finish = (v: TaskState | null): void => {
+            clearTimeout(timer);
+            o.signal?.removeEventListener('abort', onAbort);
+            wake = null;
+            resolve(v);
+          };
+          const timer = setTimeout(() => finish(null), timeoutMs);
+          const onAbort = (): void => finish(null);
           o.signal?.addEventListener('abort', onAbort, { once: true });
-          wake = () => { clearTimeout(timer); o.signal?.removeEventListener('abort', onAbort); wake = null; resolve(answered); };
+          wake = () => finish(answered);
         });
         awaiting = -1;
         if (got === null) { if (!aborted()) stats.lockstepTimeouts++; }

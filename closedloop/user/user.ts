@@ -3,9 +3,9 @@
  * bin by bin. The task and the decoder sit outside: the user sees only what the task shows
  * (cursor, target, radius, whether a target is up) and produces spike counts.
  */
-import { Prng } from '../../calibration/simulator/prng.js';
+import type { Prng } from '../../calibration/simulator/prng.js';
 import { aim, DEFAULT_CONTROLLER, type ControllerParams } from './controller.js';
-import { NeuralEncoder, type EncoderOptions } from './encoder.js';
+import { NeuralEncoder, sessionPrng, type EncoderOptions } from './encoder.js';
 import { UserError } from './errors.js';
 import { DelayedFeedback } from './feedback.js';
 
@@ -54,7 +54,7 @@ export class SimulatedUser {
       if (!(Number.isFinite(v) && v >= 0)) throw new UserError('EUSEROPTS', `user: controller ${k} must be a finite number ≥ 0, got ${v}`);
     this.motorNoise = o.motorNoise ?? 2;
     if (!(this.motorNoise >= 0)) throw new UserError('EUSEROPTS', `user: motorNoise must be ≥ 0 cm/s, got ${o.motorNoise}`);
-    this.motorRng = new Prng(o.seed * 4 + 4);
+    this.motorRng = sessionPrng(o, 4);
     this.counts = new Int16Array(this.encoder.channels);
   }
 

@@ -13,6 +13,8 @@ const USAGE = `usage: langevind recalibrate CLOSED_LOOP.xdf --model M.safetensor
   readout on those bins by ridge regression over the filter's own causal features, and writes the new
   model. Apply it live with the control plane's readout swap.`;
 
+export const usage = USAGE;
+
 export async function main(argv: string[]): Promise<number> {
   let values, positionals;
   try {
@@ -29,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (positionals.length !== 1) throw new RecalibrateError('EUSAGE', `recalibrate: give exactly one recording, got ${positionals.length}\n${USAGE}`);
+  if (positionals.length !== 1) throw new RecalibrateError('EUSAGE', `recalibrate: give exactly one recording, got ${positionals.length}`);
   if (!values.model) throw new RecalibrateError('EUSAGE', 'recalibrate: --model M.safetensors is required');
   if (!values.out) throw new RecalibrateError('EUSAGE', 'recalibrate: --out M2.safetensors is required');
   const r = await recalibrate({ recording: positionals[0], model: values.model, out: values.out, log: (s) => process.stderr.write(s + '\n') });

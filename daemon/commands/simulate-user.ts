@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { calibrationBlock, calibrationBlockXdf } from '../../closedloop/user/calibration-block.js';
 import { UserError } from '../../closedloop/user/errors.js';
 import { runLiveUser, type UserMode } from '../../closedloop/user/live.js';
-import type { SimulatedUserOptions } from '../../closedloop/user/user.js';
+import { SimulatedUser, type SimulatedUserOptions } from '../../closedloop/user/user.js';
 import { zmqAddress } from '../../streams/zmq/endpoint.js';
 import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
@@ -23,7 +23,9 @@ const USAGE = `usage: langevind simulate-user [--mode realtime|lockstep] [--to U
   Runs until --bins/--seconds or Ctrl-C, then prints a JSON summary.
   Calibration block: the cursor reaches to centre-out targets by itself and the user intends along;
   writes an XDF that \`langevind calibrate\` takes as it is. --trials reaches (default 64), each with its return.
-  User options: --seed N (1) --channels N (192) --bin-ms B (20) --delay-ms MS (200) --no-forward-model
+  The same --seed is the same simulated population in every block; --session N picks the block's noise
+  (default 0 for a calibration block, 1 live), so a calibration block and a closed-loop block differ only in noise.
+  User options: --seed N (1) --session N --channels N (192) --bin-ms B (20) --delay-ms MS (200) --no-forward-model
                 --motor-noise CM_S (2) --vmax CM_S (30) --d0 CM (3) --base-rate HZ (14) --modulation X (0.5)`;
 
 function num(name: string, v: string | undefined, dflt: number, integer = false): number {
@@ -34,6 +36,8 @@ function num(name: string, v: string | undefined, dflt: number, integer = false)
   return x;
 }
 
+export const usage = USAGE;
+
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
@@ -43,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         mode: { type: 'string' }, to: { type: 'string' }, lsl: { type: 'string' }, 'lsl-format': { type: 'string' }, task: { type: 'string' },
         bins: { type: 'string' }, seconds: { type: 'string' }, 'lockstep-timeout-ms': { type: 'string' }, 'stream-id': { type: 'string' },
         'calibration-block': { type: 'boolean' }, trials: { type: 'string' }, out: { type: 'string', short: 'o' },
-        seed: { type: 'string' }, channels: { type: 'string' }, 'bin-ms': { type: 'string' }, 'delay-ms': { type: 'string' },
+        seed: { type: 'string' }, session: { type: 'string' }, channels: { type: 'string' }, 'bin-ms': { type: 'string' }, 'delay-ms': { type: 'string' },
         'no-forward-model': { type: 'boolean' }, 'motor-noise': { type: 'string' }, vmax: { type: 'string' }, d0: { type: 'string' },
         'base-rate': { type: 'string' }, modulation: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -60,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const user: SimulatedUserOptions = {
     seed: num('seed', values.seed, 1, true),
+    session: num('session', values.session, values['calibration-block'] ? 0 : 1, true),
     channels: num('channels', values.channels, 192, true),
     binMs: num('bin-ms', values['bin-ms'], 20),
     delayMs: num('delay-ms', values['delay-ms'], 200),
@@ -69,12 +74,19 @@ export async function main(argv: string[]): Promise<number> {
     baseRate: num('base-rate', values['base-rate'], 14),
     modulation: num('modulation', values.modulation, 0.5),
   };
+  try {
+    new SimulatedUser(user); // checks every parameter before any file or socket is opened
+  } catch (e) {
+    throw new UserError('EUSAGE', (e as Error).message.replace(/^(user|encoder|feedback): /, 'simulate-user: '));
+  }
 
   if (values['calibration-block']) {
     if (!values.out) throw new UserError('EUSAGE', 'simulate-user: --calibration-block needs --out FILE.xdf');
     for (const k of ['mode', 'to', 'lsl', 'task', 'bins', 'seconds'] as const)
       if (values[k] !== undefined) throw new UserError('EUSAGE', `simulate-user: --${k} does not apply to --calibration-block`);
-    const block = calibrationBlock({ ...user, trials: num('trials', values.trials, 64, true) });
+    const trials = num('trials', values.trials, 64, true);
+    if (trials < 1 || trials > 100_000) throw new UserError('EUSAGE', `simulate-user: --trials must be in 1–100000, got ${trials}`);
+    const block = calibrationBlock({ ...user, trials });
     const bytes = calibrationBlockXdf(block);
     await writeFile(values.out, bytes);
     const s = block.session;

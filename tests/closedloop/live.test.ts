@@ -10,6 +10,7 @@ import { loadLslConfig } from '../../streams/lsl/config.js';
 import { selectorQuery } from '../../streams/lsl/endpoint.js';
 import { LslInlet } from '../../streams/lsl/inlet.js';
 import { testConfigPath } from '../../harness/liblsl.js';
+import { CliProcess } from '../../harness/process.js';
 import { LoopPeer } from './loop-peer.js';
 
 process.env.LSLAPICFG = testConfigPath();
@@ -68,6 +69,32 @@ describe('simulate-user over ZeroMQ', () => {
     assert.equal(r.stats.taskMessages, 25);
   });
 
+  test('a daemon and task that restart mid-run: the bins in between time out, then the loop resumes', async () => {
+    const spikes = ipc('spikes'), task = ipc('task');
+    let peer = await LoopPeer.open({ spikes, task, decode: still });
+    const first = peer;
+    const run = runLiveUser({
+      user: { seed: 7, channels: 16 }, mode: 'lockstep', bins: 300, lockstepTimeoutMs: 100,
+      spikes: { address: spikes, bind: true }, lsl: null, task: { address: task, bind: false },
+    });
+    try {
+      while (first.counts.length < 50) await new Promise((r) => setTimeout(r, 5));
+      first.close();
+      await new Promise((r) => setTimeout(r, 400));
+      peer = await LoopPeer.open({ spikes, task, decode: still });
+      const stats = await run;
+      assert.equal(stats.binsSent, 300);
+      assert.ok(stats.lockstepTimeouts >= 2, `${stats.lockstepTimeouts} timeouts while the peer was away`);
+      const answeredByNew = peer.counts.filter(Boolean).length;
+      assert.ok(answeredByNew >= 100, `the restarted peer got ${answeredByNew} bins`);
+      assert.equal(peer.counts.length, 300, 'the last bin reached the restarted peer');
+      assert.ok(stats.taskMessages >= 50 + 100, `${stats.taskMessages} task states`);
+    } finally {
+      first.close();
+      peer.close();
+    }
+  });
+
   test('realtime sends every bin in order, and follows the task state it is sent', async () => {
     const spikes = ipc('spikes'), task = ipc('task');
     const peer = await LoopPeer.open({ spikes, task, decode: still });
@@ -86,11 +113,44 @@ describe('simulate-user over ZeroMQ', () => {
   });
 });
 
+describe('langevind simulate-user (the command)', () => {
+  test('lockstep for N bins prints its summary; realtime runs until SIGINT and exits 0 with a summary', async () => {
+    const spikes = ipc('spikes'), task = ipc('task');
+    const peer = await LoopPeer.open({ spikes, task, decode: () => [1, 0] });
+    try {
+      const uri = (a: string): string => a.replace('ipc://', 'zmq+ipc://');
+      const p = new CliProcess(['simulate-user', '--mode', 'lockstep', '--bins', '120', '--channels', '24', '--seed', '3', '--to', uri(spikes), '--task', uri(task)]);
+      const { code } = await p.exited;
+      assert.equal(code, 0, p.stderrText);
+      const s = p.lastJson<Record<string, unknown>>();
+      assert.equal(s.bins_sent, 120);
+      assert.equal(s.task_messages, 120);
+      assert.equal(s.lockstep_timeouts, 0);
+      assert.equal(s.daemon_subscribed, true);
+      assert.ok(p.logs.some((l) => l.msg === 'simulated user ready' && l.mode === 'lockstep'));
+
+      const q = new CliProcess(['simulate-user', '--channels', '24', '--to', uri(spikes), '--task', uri(task)]);
+      await q.waitMsg('simulated user ready');
+      await new Promise((r) => setTimeout(r, 300));
+      const { code: qc } = await q.stop('SIGINT');
+      assert.equal(qc, 0, q.stderrText);
+      const t = q.lastJson<Record<string, number | string>>();
+      assert.equal(t.mode, 'realtime');
+      assert.ok((t.bins_sent as number) > 0);
+      const bad = new CliProcess(['simulate-user', '--mode', 'fast']);
+      assert.equal((await bad.exited).code, 2, 'a usage error');
+      assert.match(bad.stderrText, /--mode must be realtime or lockstep.*\[EUSAGE\]/);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
 describe('simulate-user over LSL', () => {
-  test('the LSL outlet carries the same bins as the ZeroMQ output, as int16 SpikeCounts', async () => {
+  for (const format of ['int16', 'float32'] as const) test(`the LSL outlet carries the same bins as the ZeroMQ output, as ${format} SpikeCounts`, async () => {
     const spikes = ipc('spikes'), task = ipc('task');
     const peer = await LoopPeer.open({ spikes, task, decode: () => [0, 0] });
-    const name = `simuser-${process.pid}`;
+    const name = `simuser-${process.pid}-${format}`;
     const got: number[][] = [];
     let fmt = '';
     const inlet = new LslInlet({
@@ -101,12 +161,12 @@ describe('simulate-user over LSL', () => {
     try {
       const stats = await runLiveUser({
         user: { seed: 6, channels: 24 }, mode: 'lockstep', bins: 80, waitForDaemonMs: 15000, waitForAll: true,
-        spikes: { address: spikes, bind: true }, lsl: { name, format: 'int16' }, task: { address: task, bind: false },
+        spikes: { address: spikes, bind: true }, lsl: { name, format }, task: { address: task, bind: false },
       });
       assert.equal(stats.binsSent, 80);
       const deadline = Date.now() + 5000;
       while (got.length < 80 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(fmt, 'SpikeCounts/int16/24/50');
+      assert.equal(fmt, `SpikeCounts/${format}/24/50`);
       assert.equal(stats.daemonSubscribed, true, 'both consumers joined before the first bin');
       assert.equal(got.length, 80);
       for (let i = 0; i < 80; i++) assert.deepEqual(got[i], peer.counts[i], `bin ${i}`);

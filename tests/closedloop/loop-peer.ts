@@ -79,6 +79,7 @@ export class LoopPeer {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.sub.close();
     this.pub.close();
