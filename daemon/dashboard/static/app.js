@@ -34,7 +34,7 @@
   window.langevindDashboard = state;
 
   const fmt = {
-    us: (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(v < 10 ? 1 : 0)} µs`),
+    us: (v) => (v == null || !Number.isFinite(v) ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(v < 10 ? 1 : 0)} µs`),
     int: (v) => Number(v).toLocaleString('en-US'),
     duration: (s) => {
       s = Math.floor(s);
