@@ -4,6 +4,11 @@
  * package, and GET /events the server-sent events that feed it. One timer (unref'd) takes the
  * feed's update ~15 times a second and sends it; status and health, which cost more to build,
  * go with every fifth. With no browser connected the timer only discards what arrived.
+ *
+ * Wiring (the control server):
+ *   const feed = new LiveFeed({ nIn: cfg.n_in, binMs: cfg.bin_ms, velocityLabels: cfg.velocity_labels });
+ *   pipeline.observers.push(feed);   // a PipelineObserver: accepted / decoded / rejected
+ *   registerDashboard(app, { feed, status: () => summaryJson(), health: () => healthBody(), log });
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -34,7 +34,7 @@
   window.langevindDashboard = state;
 
   const fmt = {
-    us: (v) => (v == null || !Number.isFinite(v) ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(v < 10 ? 1 : 0)} µs`),
+    us: (v) => (v == null || !Number.isFinite(v) ? '—' : v >= 1000 ? `${+(v / 1000).toPrecision(3)} ms` : `${+v.toPrecision(3)} µs`),
     int: (v) => Number(v).toLocaleString('en-US'),
     duration: (s) => {
       s = Math.floor(s);
@@ -45,6 +45,13 @@
   };
 
   // ---- plots ----
+
+  /** Powers of ten within [lo, hi]: log axes labelled by decade only, so the labels never collide. */
+  function decades(u, axis, lo, hi) {
+    const out = [];
+    for (let e = Math.floor(Math.log10(Math.max(lo, 1e-9))); 10 ** e <= hi * 1.0001; e++) if (10 ** e >= lo * 0.9999) out.push(10 ** e);
+    return out;
+  }
 
   function plotWidth(el) {
     return Math.max(200, el.clientWidth);
@@ -62,10 +69,11 @@
       width: plotWidth(el),
       height: opts.height || 220,
       cursor: { drag: { x: false, y: false } },
+      legend: { live: false },
       scales: { x: { time: false }, y: opts.log ? { distr: 3 } : { auto: true } },
       axes: [
         { label: 'seconds since start', labelSize: 20, size: 36, grid: { stroke: '#eceef2' } },
-        { label: units, labelSize: 20, size: 60, grid: { stroke: '#eceef2' }, values: opts.axisFmt },
+        Object.assign({ label: units, labelSize: 20, size: 64, grid: { stroke: '#eceef2' }, values: opts.axisFmt }, opts.log ? { splits: decades } : {}),
       ],
       series,
     }, [[], ...labels.map(() => [])], el);
@@ -101,7 +109,7 @@
       cursor: { show: false },
       scales: { x: { time: false, distr: 3, range: [edges[0], edges[edges.length - 1]] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi) * 1.1] } },
       axes: [
-        { label: 'latency', labelSize: 20, size: 36, values: (u, vals) => vals.map((v) => fmt.us(v)), grid: { stroke: '#eceef2' } },
+        { label: 'latency per bin', labelSize: 20, size: 36, splits: decades, values: (u, vals) => vals.map((v) => fmt.us(v)), grid: { stroke: '#eceef2' } },
         { size: 50, grid: { stroke: '#eceef2' } },
       ],
       series: [{}, { label: 'bins', fill: 'rgba(43,89,195,0.35)', stroke: '#2b59c3', width: 1, paths: uPlot.paths.bars({ size: [0.92, 40] }), points: { show: false } }],
@@ -173,8 +181,9 @@
     if (!m) return;
     const left = 44 * d, bottom = 18 * d;
     const cols = state.heat;
-    const colW = Math.max(2 * d, Math.floor(3 * d));
-    const nCols = Math.floor((W - left) / colW);
+    // The same time window as the other plots, newest column at the right edge.
+    const nCols = Math.max(1, Math.round((WINDOW_S * 1000) / m.heat_column_ms));
+    const colW = (W - left) / nCols;
     const shown = cols.slice(-nCols);
     let max = 1;
     for (const col of shown) for (const v of col) if (v > max) max = v;
@@ -187,32 +196,33 @@
         // White → deep blue: a sequential scale that prints and reads on a light page.
         const R = Math.round(255 - a * (255 - 24)), G = Math.round(255 - a * (255 - 54)), B = Math.round(255 - a * (255 - 140));
         ctx.fillStyle = `rgb(${R},${G},${B})`;
-        ctx.fillRect(x0 + j * colW, r * rowH, colW, Math.ceil(rowH));
+        ctx.fillRect(x0 + j * colW, r * rowH, Math.ceil(colW), Math.ceil(rowH));
       }
     }
     ctx.fillStyle = '#6b7385';
     ctx.font = `${10 * d}px system-ui, sans-serif`;
     const step = Math.max(1, Math.ceil(m.heat_rows / 6));
     for (let r = 0; r < m.heat_rows; r += step) ctx.fillText(`ch ${r * m.channels_per_row + 1}`, 2 * d, r * rowH + 10 * d);
-    const secs = (nCols * m.heat_column_ms) / 1000;
-    ctx.fillText(`← ${secs.toFixed(0)} s`, left, H - 4 * d);
+    ctx.fillText(`← ${WINDOW_S} s`, left, H - 4 * d);
     ctx.fillText('now', W - 24 * d, H - 4 * d);
+    ctx.fillText(`max ${fmt.int(max)} spikes per cell`, left + (W - left) / 2 - 50 * d, H - 4 * d);
   }
 
   // ---- tables ----
 
   function renderTable(el, rows, attr) {
     el.replaceChildren(...rows.map(([key, label, value, cls]) => {
-      const tr = document.createElement('tr');
-      if (cls) tr.className = cls;
-      const a = document.createElement('td');
+      const row = document.createElement('div');
+      row.className = `kv-row ${cls || ''}`;
+      const a = document.createElement('span');
       a.textContent = label;
-      const b = document.createElement('td');
+      a.title = label;
+      const b = document.createElement('b');
       b.textContent = typeof value === 'number' ? fmt.int(value) : String(value);
       b.setAttribute(attr, key);
       if (typeof value === 'number') b.dataset.value = String(value);
-      tr.append(a, b);
-      return tr;
+      row.append(a, b);
+      return row;
     }));
   }
 
