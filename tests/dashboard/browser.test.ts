@@ -100,8 +100,9 @@ describe('dashboard in a real browser', () => {
     sink = await openSink(`zmq+tcp://127.0.0.1:${port}`, ctx);
     collector = new DecodedCollector(`tcp://127.0.0.1:${port}`);
     const feed = new LiveFeed({ nIn: cfg.n_in, binMs: cfg.bin_ms, velocityLabels: cfg.velocity_labels });
-    const status = (): object => metrics.summary([{ uri: `zmq+tcp://127.0.0.1:${port}`, ...sink.stats() }]);
-    const health = (): object => ({ status: 'ok', reasons: [] });
+    // The shapes of the control server's /status and /healthz.
+    const health = (): object => ({ status: 'ok', reasons: [], warnings: [] });
+    const status = (): object => ({ summary: metrics.summary([{ uri: `zmq+tcp://127.0.0.1:${port}`, ...sink.stats() }]), model_id: model.id, health: health(), recording: null, last_swap: null });
     app = Fastify();
     registerDashboard(app, { feed, status, health });
     // Stands in for the control server's /status until it serves this app.
@@ -143,7 +144,7 @@ describe('dashboard in a real browser', () => {
     await collector.waitFor(BINS - 20);
 
     // The page catches up within a few updates; then its counters must equal /status.
-    const statusNow = (await (await fetch(`${url}status`)).json()) as Record<string, unknown> & { rejects: Record<string, number> };
+    const statusNow = ((await (await fetch(`${url}status`)).json()) as { summary: Record<string, unknown> & { rejects: Record<string, number> } }).summary;
     let st: PageState | undefined;
     const deadline = Date.now() + 10000;
     for (;;) {

@@ -226,14 +226,17 @@
     }));
   }
 
-  /** Top-level numeric fields of /status, in its order; the pipeline's names are shown as they are. */
+  /**
+   * /status: { summary, model_id, last_swap, recording } (the summary SIGINT prints, live). Every
+   * numeric field of the summary is shown under its own name, so a new counter appears by itself.
+   */
   function renderStatus() {
-    const s = state.status;
-    if (!s) return;
-    const skip = new Set(['uptime_s']);
+    const top = state.status;
+    if (!top) return;
+    const s = top.summary && typeof top.summary === 'object' ? top.summary : top;
     const rows = [];
     for (const [k, v] of Object.entries(s)) {
-      if (typeof v !== 'number' || skip.has(k)) continue;
+      if (typeof v !== 'number' || k === 'uptime_s') continue;
       const alert = v > 0 && /error|drop|reject|gap|reset|restart/.test(k);
       rows.push([k, fmt.label(k), v, v === 0 ? 'zero' : alert ? 'alert' : '']);
     }
@@ -247,11 +250,19 @@
     const outs = (s.outputs || []).map((o, i) => [String(i), o.uri, `${fmt.int(o.sent)} sent · ${fmt.int(o.dropped)} dropped`, o.dropped ? 'alert' : '']);
     renderTable($('outputs'), outs, 'data-output');
     if (typeof s.uptime_s === 'number') $('uptime').textContent = fmt.duration(s.uptime_s);
-    if (s.model_id) $('model-id').textContent = s.model_id;
-    const swaps = s.hot_swaps;
-    if (swaps && !state.lastModelChange) {
-      const n = Object.values(swaps).reduce((a, b) => a + b, 0);
-      $('last-swap').textContent = n ? Object.entries(swaps).map(([k, v]) => `${v} ${k}`).join(', ') : 'none';
+    if (top.model_id) state.modelId = top.model_id;
+    const rec = top.recording;
+    $('recording').textContent = rec ? (rec.path || String(rec)).split('/').pop() : 'off';
+    const sw = top.last_swap;
+    if (sw) {
+      const short = (id) => String(id || '').slice(0, 10);
+      $('last-swap').textContent = `${sw.kind} ${short(sw.previous_model_id)} → ${short(sw.model_id)} after seq ${sw.after_seq}`;
+      $('last-swap').title = JSON.stringify(sw);
+    } else if (state.lastModelChange) {
+      const c = state.lastModelChange;
+      const ago = state.t.length ? Math.max(0, state.t[state.t.length - 1] - c.t) : 0;
+      $('last-swap').textContent = `${c.from.slice(0, 10)} → ${c.to.slice(0, 10)} at seq ${c.seq} (${fmt.duration(ago)} ago)`;
+      $('last-swap').title = `${c.from} → ${c.to}`;
     }
   }
 
@@ -270,14 +281,6 @@
     box.hidden = reasons.length === 0;
     box.className = `reasons${ok ? '' : ' bad'}`;
     box.textContent = reasons.join(' · ');
-  }
-
-  function renderSwap() {
-    const c = state.lastModelChange;
-    if (!c) return;
-    const ago = state.t.length ? Math.max(0, state.t[state.t.length - 1] - c.t) : 0;
-    $('last-swap').textContent = `${c.from.slice(0, 10)} → ${c.to.slice(0, 10)} at seq ${c.seq} (${fmt.duration(ago)} ago)`;
-    $('last-swap').title = `${c.from} → ${c.to}`;
   }
 
   // ---- data ----
@@ -378,7 +381,6 @@
       drawHeatmap();
       renderStatus();
       renderHealth();
-      renderSwap();
       if (state.modelId) $('model-id').textContent = state.modelId;
       $('rate').textContent = `${binRate().toFixed(1)} bins/s · ${state.meta.bin_ms} ms bins`;
       $('recent-rejects').replaceChildren(...state.rejects.slice().reverse().map((r) => {
