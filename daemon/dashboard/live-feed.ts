@@ -210,13 +210,13 @@ export class LiveFeed {
   }
 
   /** A refused input: kept by reference (kind and detail are strings the caller already has). */
-  rejected(kind: string, detail: string, bin?: SpikeBin): void {
+  rejected(kind: string, detail: string, bin?: SpikeBin, _raw?: readonly Uint8Array[], receivedNs?: number): void {
     const slot = this.rejectsWritten % this.rejectCapacity;
     this.rejectsWritten++;
     this.rejectKind[slot] = kind;
     this.rejectDetail[slot] = detail;
     this.rejectSeq[slot] = bin ? bin.seq : -1;
-    this.rejectTime[slot] = performance.now() * 1e6 - this.startedNs;
+    this.rejectTime[slot] = (receivedNs !== undefined && receivedNs > 0 ? receivedNs : bin && bin.receivedNs > 0 ? bin.receivedNs : performance.now() * 1e6) - this.startedNs;
   }
 
   // ---- off the bin path ----
