@@ -23,43 +23,13 @@ import { OnlineFilter } from '../../model/filter.js';
 import { loadRecording, replayRecording } from '../../streams/replay.js';
 import type { SpikeBin } from '../../streams/types.js';
 import { launchChromium } from '../support/browser.js';
+import { READ_PAGE, type PageState } from './page-state.js';
 import { writeTestModel } from '../support/model.js';
 import { freePort, tempDir } from '../support/net.js';
 import { DecodedCollector } from '../support/zmq-peers.js';
 
 const RECORDING = fileURLToPath(new URL('../../../../shared/data/contdata95/contdata95.xdf', import.meta.url));
 const BINS = 300;
-
-interface PageState {
-  seq: number[];
-  plotted: number[][];
-  counters: Record<string, number>;
-  rejects: Record<string, number>;
-  health: string;
-  modelId: string;
-  p50: number;
-  p99: number;
-}
-
-/** Read in the page (a string: this project compiles without the DOM's types). */
-const READ_PAGE = `(() => {
-  const s = window.langevindDashboard;
-  const read = (attr) => {
-    const o = {};
-    for (const el of document.querySelectorAll('[' + attr + ']')) o[el.getAttribute(attr)] = Number(el.dataset.value);
-    return o;
-  };
-  return {
-    seq: s.seq.slice(),
-    plotted: s.plots.velocity.data.map((a) => Array.from(a)),
-    counters: read('data-counter'),
-    rejects: read('data-reject'),
-    health: document.getElementById('health').dataset.health,
-    modelId: document.getElementById('model-id').textContent,
-    p50: Number(document.getElementById('p50').dataset.value),
-    p99: Number(document.getElementById('p99').dataset.value),
-  };
-})()`;
 
 async function pageState(page: Page): Promise<PageState> {
   return (await page.evaluate(READ_PAGE)) as PageState;
