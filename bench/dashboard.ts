@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LiveFeed } from '../daemon/dashboard/live-feed.js';
 import { Metrics } from '../daemon/metrics.js';
-import { summarize } from '../daemon/report/stats.js';
+import { summarize } from '../report/stats.js';
 import { mulberry32, poisson } from '../model/init.js';
 import type { Decoded, SpikeBin } from '../streams/types.js';
 

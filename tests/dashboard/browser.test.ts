@@ -25,7 +25,8 @@ import type { SpikeBin } from '../../streams/types.js';
 import { launchChromium } from '../support/browser.js';
 import { READ_PAGE, type PageState } from './page-state.js';
 import { writeTestModel } from '../support/model.js';
-import { freePort, tempDir } from '../support/net.js';
+import { freePort } from '../../harness/net.js';
+import { tempDir } from '../support/net.js';
 import { DecodedCollector } from '../support/zmq-peers.js';
 
 const RECORDING = fileURLToPath(new URL('../../../../shared/data/contdata95/contdata95.xdf', import.meta.url));
