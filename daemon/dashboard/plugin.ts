@@ -5,10 +5,10 @@
  * feed's update ~15 times a second and sends it; status and health, which cost more to build,
  * go with every fifth. With no browser connected the timer only discards what arrived.
  *
- * Wiring (the control server):
+ * Wiring (daemon/commands/run.ts):
  *   const feed = new LiveFeed({ nIn: cfg.n_in, binMs: cfg.bin_ms, velocityLabels: cfg.velocity_labels });
- *   pipeline.observers.push(feed);   // a PipelineObserver: accepted / decoded / rejected
- *   registerDashboard(app, { feed, status: () => summaryJson(), health: () => healthBody(), log });
+ *   observers.push(feed);   // a PipelineObserver: accepted / decoded / rejected
+ *   attachControl(settings, parts, log, [dashboardPlugin(feed, log)]);
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -116,4 +116,11 @@ export function registerDashboard(app: FastifyInstance, opts: DashboardOptions):
     done();
   });
   return { stats: () => hub.stats() };
+}
+
+/** The dashboard as a control-server plugin: the server hands it the bodies of /status and /healthz. */
+export function dashboardPlugin(feed: LiveFeed, log?: Logger): (app: FastifyInstance, api: { status(): object; health(): object }) => void {
+  return (app, api) => {
+    registerDashboard(app, { feed, status: () => api.status(), health: () => api.health(), log: log?.child({ module: 'dashboard' }) });
+  };
 }
