@@ -40,6 +40,14 @@ export interface FilterSnapshot {
   state: Float32Array;
 }
 
+/** A readout from OnlineFilter.prepareReadout(), in the kernels' layout. */
+export interface PreparedReadout {
+  readonly rows: number;
+  readonly cols: number;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+}
+
 export interface FilterOptions {
   /** Kernel backend; default: WebAssembly SIMD when available, else plain TypeScript. */
   kernels?: KernelFactory;
@@ -382,6 +390,34 @@ export class OnlineFilter {
     const o = this.o;
     for (let i = 0; i < d; i++) o[i] = y[i] + f2[i];
     layerNormInPlace(o, this.n2W, this.n2B, d, this.lnEps);
+  }
+
+  /**
+   * A velocity readout (`velocity.weight` [K, features] row-major, `velocity.bias` [K]) checked
+   * and rearranged into the kernels' layout, ready for setReadout(). Allocates: call it off the
+   * bin path.
+   */
+  prepareReadout(weight: ArrayLike<number>, bias: ArrayLike<number>): PreparedReadout {
+    const { K, features } = this.dims;
+    if (weight.length !== K * features) throw new ModelFileError('ESHAPE', `readout weight has ${weight.length} values, this model needs [${K}, ${features}] = ${K * features}`);
+    if (bias.length !== K) throw new ModelFileError('ESHAPE', `readout bias has ${bias.length} values, this model needs ${K}`);
+    const w = Float32Array.from(weight);
+    const b = Float32Array.from(bias);
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new ModelFileError('EVALUE', `readout weight holds ${w[i]} at flat index ${i}`);
+    for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i])) throw new ModelFileError('EVALUE', `readout bias holds ${b[i]} at index ${i}`);
+    this.k.packMatrix(w, K, features);
+    return { rows: K, cols: features, weight: w, bias: b };
+  }
+
+  /**
+   * Replaces the velocity readout; the latent state and its feature history are kept. Two
+   * copies into the filter's own buffers, no allocation, so it may run between any two bins.
+   */
+  setReadout(r: PreparedReadout): void {
+    if (r.rows !== this.dims.K || r.cols !== this.dims.features || r.weight.length !== this.velW.length || r.bias.length !== this.velB.length)
+      throw new ModelFileError('ESHAPE', `readout is [${r.rows}, ${r.cols}], this model needs [${this.dims.K}, ${this.dims.features}]`);
+    this.velW.set(r.weight);
+    this.velB.set(r.bias);
   }
 
   /** log-rates, then the velocity readout over the (lagged) features. */

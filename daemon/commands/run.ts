@@ -7,22 +7,17 @@ import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
 import { loadModel } from '../../model/model-file.js';
-import type { RejectedInput } from '../../streams/recorder.js';
-import { monotonicNs, type Decoded, type SpikeBin } from '../../streams/types.js';
+import { monotonicNs } from '../../streams/types.js';
 import { openSink, openSource, type DecodedSink, type EndpointContext } from '../endpoints.js';
 import { formatCpuList, pinProcess } from '../affinity.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode } from '../pipeline.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
-
-/** What streams/recorder.ts provides; loaded only when --record is given. */
-interface RecorderLike {
-  recordBin(bin: SpikeBin): void;
-  recordDecoded(d: Decoded): void;
-  recordReject(r: RejectedInput): void;
-  close(): Promise<void>;
-}
+import { FilterSlot } from '../filter-slot.js';
+import { attachControl, type AttachedControl } from '../control/attach.js';
+import type { RecorderLike } from '../control/daemon-target.js';
+import { resolveControlOptions } from '../control/options.js';
 
 export async function main(argv: string[]): Promise<number> {
   const cfg = parseRunArgs(argv);
@@ -59,9 +54,25 @@ export interface RunOptions {
  */
 export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ summary: RunSummary; exitCode: number }> {
   const log = opts.log.child({ module: 'run' });
+  // Checked first: a control address that needs a token, or a missing directory, stops here.
+  const controlSettings = resolveControlOptions(cfg);
   const model = loadModel(cfg.model);
-  const filter = new OnlineFilter(model, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
+  const filterOptions = cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {};
+  const filter = new OnlineFilter(model, filterOptions);
   warmUp(filter, model.config.n_in);
+  // Swaps and resets from the control plane are applied at the start of the next bin.
+  const slot = new FilterSlot(filter as never, model.id);
+  const stepper = {
+    step(counts: ArrayLike<number>) {
+      slot.beforeBin();
+      return (slot.filter as unknown as OnlineFilter).step(counts);
+    },
+    reset: () => slot.filter.reset(),
+  };
+  /** [monotonic ns, seq] of the last decoded bin, for /healthz and swap reports. */
+  const lastBin = new Float64Array(2);
+  const hotSwaps = { model: 0, readout: 0 };
+  let control: AttachedControl | undefined;
   const metrics = new Metrics();
   const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   let recorder: RecorderLike | undefined;
@@ -83,6 +94,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   const cleanup = async (): Promise<void> => {
     if (statusTimer) clearInterval(statusTimer);
+    await control?.close().catch((err: unknown) => log.error('control server did not close cleanly', { error: err }));
     sub?.unsubscribe();
     await Promise.allSettled(sinks.map((s) => s.close()));
     if (recorder) {
@@ -118,10 +130,9 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     }
     opts.stopSignal?.then(() => finish({ code: 0, why: 'stop' }));
 
-    const rec = recorder;
     sub = source$
       .pipe(decode({
-        filter,
+        filter: stepper,
         nIn: model.config.n_in,
         binMs: model.config.bin_ms,
         velocityDim: model.config.velocity_labels.length,
@@ -132,9 +143,14 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         gapPolicy: cfg.gapPolicy,
         maxGap: cfg.maxGap,
         streamId: cfg.streamId,
-        onBin: rec ? (b) => rec.recordBin(b) : undefined,
-        onDecoded: rec ? (d) => rec.recordDecoded(d) : undefined,
-        onReject: rec ? (kind, bin, detail) => rec.recordReject({ kind, detail, receivedNs: bin.receivedNs, bin }) : undefined,
+        // The recorder may be attached and detached between bins (POST /record).
+        onBin: (b) => recorder?.recordBin(b),
+        onDecoded: (d) => {
+          lastBin[0] = d.sentNs;
+          lastBin[1] = d.seq;
+          recorder?.recordDecoded(d);
+        },
+        onReject: (kind, bin, detail) => recorder?.recordReject({ kind, detail, receivedNs: bin.receivedNs, bin }),
       }))
       .subscribe({
         error: (err: unknown) => {
@@ -155,7 +171,23 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       statusTimer.unref();
     }
 
-    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy });
+    if (controlSettings) {
+      control = await attachControl(controlSettings, {
+        model, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
+        outputs: () => sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() })),
+        summary: () => ({ ...metrics.summary(sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() }))), hot_swaps: { ...hotSwaps } }),
+        counters: () => ({
+          messagesReceived: metrics.binsIn, binsAccepted: metrics.binsIn - metrics.rejectsTotal, binsDecoded: metrics.binsOut,
+          rejects: metrics.rejects, gaps: metrics.gaps, gapBins: metrics.gapBins, filledBins: metrics.filledBins, resets: metrics.resets,
+          restarts: metrics.restarts, reconnects: {}, hotSwaps, internalErrors: metrics.internalErrors,
+        }),
+        countSwap: (kind) => { hotSwaps[kind]++; },
+        recorder: () => recorder,
+        setRecorder: (r) => { recorder = r; },
+        openRecorder: (path, m) => openRecorder(path, m.config, m.id),
+      }, opts.log);
+    }
+    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
     opts.onReady?.();
     const end = await finished;
     log.info('stopping', { reason: end.why });
