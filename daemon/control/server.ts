@@ -17,6 +17,25 @@ import { readoutFromFile, readoutFromJson } from './readout.js';
 import type { CarryPolicy, ControlTarget } from './target.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** GET /status and /metrics are computed at most this often, however many clients ask. */
+export const READ_CACHE_MS = 100;
+/** Concurrent connections; more are refused by the server before any parsing. */
+export const MAX_CONNECTIONS = 16;
+
+/** fn's result, recomputed only when older than ms: reads cost the event loop a bounded time per second. */
+function cached<T>(ms: number, fn: () => Promise<T> | T): () => Promise<T> {
+  let at = -Infinity;
+  let value: Promise<T> | undefined;
+  return () => {
+    const now = performance.now();
+    if (value === undefined || now - at >= ms) {
+      at = now;
+      value = Promise.resolve(fn());
+      value.catch(() => { at = -Infinity; });
+    }
+    return value;
+  };
+}
 export const DEFAULT_SILENT_BINS = 50;
 
 export interface ControlServerOptions {
@@ -124,8 +143,10 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     const h = health();
     return reply.code(h.status === 'ok' ? 200 : 503).send({ ...h, model_id: t.modelId() });
   });
-  app.get('/metrics', async (_req, reply) => reply.type(exporter.contentType).send(await exporter.text()));
-  app.get('/status', async () => ({ summary: t.summary(), model_id: t.modelId(), health: health(), recording: t.recording(), last_swap: t.lastSwap() }));
+  const metricsText = cached(READ_CACHE_MS, () => exporter.text());
+  const statusBody = cached(READ_CACHE_MS, () => JSON.stringify({ summary: t.summary(), model_id: t.modelId(), health: health(), recording: t.recording(), last_swap: t.lastSwap() }));
+  app.get('/metrics', async (_req, reply) => reply.type(exporter.contentType).send(await metricsText()));
+  app.get('/status', async (_req, reply) => reply.type('application/json').send(await statusBody()));
 
   app.post('/model', async (req) => {
     const b = objectBody(req, ['path', 'state']);
@@ -162,6 +183,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   });
 
   for (const p of o.plugins ?? []) await p(app);
+  app.server.maxConnections = MAX_CONNECTIONS;
 
   try {
     await app.listen({ host: o.address.host, port: o.address.port });
