@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { OnlineFilter, type FilterOptions } from '../../model/filter.js';
+import { OnlineFilter, sameFilterShape, type FilterOptions } from '../../model/filter.js';
 import type { LangevinModel } from '../../model/model-file.js';
 import type { FilterSlot } from '../filter-slot.js';
 import type { Histogram } from '../histogram.js';
@@ -76,6 +76,8 @@ export class DaemonTarget implements ControlTarget {
   private rec: RecordingInfo | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  /** The filter swapped out last: the next reload of the same shapes loads into it in place. */
+  private standby: OnlineFilter | null = null;
   private readonly slicer: BetweenBins;
   private readonly log: Logger;
 
@@ -86,6 +88,9 @@ export class DaemonTarget implements ControlTarget {
     this.slicer = new BetweenBins(() => p.counters().binsDecoded, this.binMs);
     this.log = p.log.child({ module: 'control' });
     if (p.recordPath) this.rec = { path: p.recordPath, started_at: new Date().toISOString() };
+    // A second filter made at start-up, so that even the first reload loads in place in small
+    // slices instead of building WebAssembly memory in one long one.
+    this.standby = new OnlineFilter(p.model, p.filterOptions);
   }
 
   modelId(): string {
@@ -173,13 +178,17 @@ export class DaemonTarget implements ControlTarget {
       }
       const conflicts = swapConflicts(this.model.config, model.config, state);
       if (conflicts.length > 0) throw new ControlError(409, 'EINCOMPATIBLE', `model ${path} cannot replace the running one: ${conflicts.join('; ')}`, { reasons: conflicts });
-      let next!: OnlineFilter;
+      // In place into the filter swapped out last when the shapes allow (one tensor per slice, no
+      // new WebAssembly memory), else a new filter (one longer slice).
+      const reuse = this.standby !== null && sameFilterShape(this.standby.config, model.config) ? this.standby : null;
+      let next: OnlineFilter = reuse as OnlineFilter;
       const zeros = new Float32Array(model.config.n_in);
-      const slices: Slice[] = [() => { next = new OnlineFilter(model, this.p.filterOptions); }];
+      const slices: Slice[] = reuse ? reuse.reloadSteps(model) : [() => { next = new OnlineFilter(model, this.p.filterOptions); }];
       for (let i = 0; i < WARM_BINS; i += WARM_PER_SLICE) slices.push(() => { for (let j = 0; j < WARM_PER_SLICE; j++) next.step(zeros); });
       slices.push(() => next.reset());
       const stats = await this.slicer.run(slices);
       const previous = this.modelId();
+      const outgoing = this.p.slot.filter as unknown as OnlineFilter;
       // One synchronous block: the carried state is the old filter's after the last bin it will see.
       if (state === 'carry') {
         const cur = this.p.slot.filter as unknown as OnlineFilter;
@@ -188,11 +197,12 @@ export class DaemonTarget implements ControlTarget {
       const afterSeq = this.lastSeq();
       await this.applied(this.p.slot.swapAtNextBin({ filter: next as never, modelId: model.id }, state));
       this.model = model;
+      this.standby = outgoing;
       this.error = null;
       this.p.countSwap('model');
       const report: SwapReport = {
         kind: 'model', model_id: model.id, previous_model_id: previous, state, after_seq: afterSeq,
-        prepare_ms: round(performance.now() - t0), longest_slice_ms: round(stats.longestMs), path,
+        prepare_ms: round(performance.now() - t0), longest_slice_ms: round(stats.longestMs), slices: stats.slices, in_place: reuse !== null, path,
       };
       this.last = report;
       this.log.info('model swapped', { ...report });

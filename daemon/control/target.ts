@@ -44,6 +44,9 @@ export interface SwapReport {
   prepare_ms: number;
   /** Longest single slice of work the event loop ran between bins (ms). */
   longest_slice_ms: number;
+  /** Slices the preparation took, and whether the weights went into the previous filter's buffers in place. */
+  slices?: number;
+  in_place?: boolean;
   path?: string;
 }
 
