@@ -184,7 +184,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         counters: () => ({
           messagesReceived: metrics.binsIn, binsAccepted: metrics.binsIn - metrics.rejectsTotal, binsDecoded: metrics.binsOut,
           rejects: metrics.rejects, gaps: metrics.gaps, gapBins: metrics.gapBins, filledBins: metrics.filledBins, resets: metrics.resets,
-          restarts: metrics.restarts, reconnects: {}, hotSwaps, internalErrors: metrics.internalErrors,
+          restarts: metrics.restarts, reconnects: metrics.reconnects, hotSwaps, internalErrors: metrics.internalErrors,
         }),
         countSwap: (kind) => { hotSwaps[kind]++; },
         recorder: () => recorder,
