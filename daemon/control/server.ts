@@ -158,10 +158,9 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   app.post('/readout', async (req) => {
     const b = objectBody(req, ['path', 'weight', 'bias']);
     const shape = t.readoutShape();
+    if (b.path !== undefined && (b.weight !== undefined || b.bias !== undefined)) throw new ControlError(400, 'EBADREQUEST', 'give either "path" or "weight" and "bias", not both');
     const w = b.path !== undefined
-      ? (b.weight !== undefined || b.bias !== undefined
-        ? (() => { throw new ControlError(400, 'EBADREQUEST', 'give either "path" or "weight" and "bias", not both'); })()
-        : await readoutFromFile(existingFileUnder(rootOr(o.modelDir, 'model'), b.path), shape))
+      ? await readoutFromFile(existingFileUnder(rootOr(o.modelDir, 'model'), b.path), shape)
       : readoutFromJson(b, shape, 'request body');
     return { swapped: await t.swapReadout(w) };
   });
