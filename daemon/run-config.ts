@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AffinityError, parseCpuList } from './affinity.js';
-import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
+import { GAP_POLICIES, type GapPolicy } from './pipeline/index.js';
 import { CONTROL_USAGE } from './control/options.js';
 
 export class RunConfigError extends Error {

@@ -320,10 +320,18 @@ export class OnlineFilter {
    * overwritten by the next call.
    */
   step(counts: ArrayLike<number>): StepOutput {
-    const dm = this.dims;
-    const nIn = dm.nIn;
-    const reason = validateCounts(counts, nIn);
+    const reason = validateCounts(counts, this.dims.nIn);
     if (reason !== null) throw new InputError(reason);
+    return this.stepUnchecked(counts);
+  }
+
+  /**
+   * step() without the checks, for a caller that already validated the bin (the daemon's validate
+   * stage checks every bin once). `counts` must hold nIn finite non-negative integers; anything
+   * else gives a meaningless state.
+   */
+  stepUnchecked(counts: ArrayLike<number>): StepOutput {
+    const nIn = this.dims.nIn;
     const x = this.x;
     for (let i = 0; i < nIn; i++) x[i] = counts[i];
     this.encode();

@@ -22,8 +22,8 @@ function bins(): { bins: SpikeBin[]; decs: Decoded[] } {
   const decs: Decoded[] = [];
   for (let i = 0; i < N; i++) {
     const counts = Array.from({ length: C }, (_, c) => (i * 13 + c * 5) % 17);
-    bins.push({ seq: i, timestamp: 500 + i * 0.001, counts, binMs: 1, streamId: 'rig', receivedNs: 1e12 + i * 1e6 });
-    decs.push({ seq: i, timestamp: 500 + i * 0.001, velocity: Float32Array.from([i / 10, -i / 20]), receivedNs: 1e12 + i * 1e6, decodedNs: 1e12 + i * 1e6 + 2e5, sentNs: 1e12 + i * 1e6 + 2.5e5, modelId: 'abc123' });
+    bins.push({ seq: i, timestamp: 500 + i * 0.001, counts, binMs: 1, streamId: 'rig', receivedNs: 1e12 + i * 1e6, receivedLslTime: 1000 + i * 1e-3 });
+    decs.push({ seq: i, timestamp: 500 + i * 0.001, velocity: Float32Array.from([i / 10, -i / 20]), receivedNs: 1e12 + i * 1e6, receivedLslTime: 1000 + i * 1e-3, decodedNs: 1e12 + i * 1e6 + 2e5, sentNs: 1e12 + i * 1e6 + 2.5e5, modelId: 'abc123' });
   }
   return { bins, decs };
 }
