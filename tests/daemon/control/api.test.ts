@@ -57,6 +57,7 @@ describe('metrics and status of a daemon fed by a replay', { skip: promAvailable
     assert.equal(h.status, 503);
     assert.equal(h.body.status, 'unhealthy');
     assert.deepEqual(h.body.reasons.map((r: { code: string }) => r.code), ['input_silent']);
+    assert.deepEqual(h.body.warnings.map((r: { code: string; message: string }) => [r.code, r.message]), [['no_subscribers', `output ${d.output} has no subscriber`]]);
   });
 
   it('counters parsed by prometheus_client match /status and what the replay sent', async () => {
