@@ -11,7 +11,7 @@
  * Targets: zero lost bins; the daemon's own p99.9 (sent_ns − received_ns) with swaps ≤ 1.1× the
  * baseline's; with the scrapes, its p99 ≤ 1.05× the baseline's. Also: bins in the window right
  * after each swap and their end-to-end latency against the 20 ms deadline. Percentiles are
- * nearest-rank (daemon/report/stats.ts). Writes bench/results/control.json.
+ * nearest-rank (report/stats.ts). Writes bench/results/control.json.
  *
  *   node dist/bench/control.js [--seconds 60] [--only baseline,swaps,scrape,flood,baseline2] [--quick]
  */
@@ -20,10 +20,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI_PATH, REPO_ROOT, freePort, startDaemon } from '../daemon/commands/demo.js';
+import { freePort } from '../harness/net.js';
+import { CLI_PATH, CliProcess, REPO_ROOT } from '../harness/process.js';
 import { runReplay } from '../daemon/commands/replay.js';
-import { buildReplayReport, type ReplayReport } from '../daemon/report/replay-report.js';
-import { percentileSorted, summarize } from '../daemon/report/stats.js';
+import { buildReplayReport, type ReplayReport } from '../report/replay.js';
+import { percentileSorted, summarize } from '../report/stats.js';
 import { dims, preset } from '../model/config.js';
 import { initWeights, mulberry32 } from '../model/init.js';
 import { makeModel, saveModel } from '../model/model-file.js';
@@ -176,8 +177,8 @@ async function phase(name: string, dir: string, model: string, recording: string
   const [pIn, pOut] = [await freePort(), await freePort()];
   const input = `zmq+tcp://127.0.0.1:${pIn}`;
   const output = `zmq+tcp://127.0.0.1:${pOut}`;
-  const daemon = await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0', '--control', '127.0.0.1:0', '--model-dir', dir], { readyTimeoutMs: 60_000 });
-  const url = (daemon.logs.find((l) => l.msg === 'ready') as { control: string }).control;
+  const daemon = await CliProcess.start(['run', '--model', model, '--input', input, '--output', output, '--status-interval', '0', '--control', '127.0.0.1:0', '--model-dir', dir], { readyTimeoutMs: 60_000 });
+  const url = (daemon.logs.find((l) => l.msg === 'ready') as unknown as { control: string }).control;
   const load0 = loadavg();
   process.stderr.write(`control ${name}: ${BINS} bins at 1×, ${kind}; load ${load0.map((x) => x.toFixed(2)).join(' ')}\n`);
   let traffic: Traffic | undefined;
@@ -198,7 +199,7 @@ async function phase(name: string, dir: string, model: string, recording: string
     stopped = await daemon.stop();
   }
   const replay = buildReplayReport(m);
-  const out: PhaseOut = { replay, daemon: stopped.summary, traffic: stats, loadavg: { start: load0, end: loadavg() } };
+  const out: PhaseOut = { replay, daemon: daemon.summary(), traffic: stats, loadavg: { start: load0, end: loadavg() } };
   if (swaps) {
     // The bins right after each swap: where its preparation slices and the swap itself ran.
     const lat: number[] = [];

@@ -18,6 +18,8 @@ const USAGE = `usage: langevind reload --model FILE [--state reset|carry] [--con
                           state over (same state shape only)
 ${CLIENT_USAGE}`;
 
+export { USAGE as usage };
+
 export async function main(argv: string[]): Promise<number> {
   const a = parseClientArgs('reload', argv, { model: { type: 'string' }, state: { type: 'string' } });
   if (!a) {

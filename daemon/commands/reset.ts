@@ -7,6 +7,8 @@ const USAGE = `usage: langevind reset [--control URL] [--token-file F]
   Resets the running daemon's filter state at the next bin.
 ${CLIENT_USAGE}`;
 
+export { USAGE as usage };
+
 export async function main(argv: string[]): Promise<number> {
   const a = parseClientArgs('reset', argv);
   if (!a) {

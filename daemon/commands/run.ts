@@ -19,6 +19,8 @@ import { attachControl, type AttachedControl } from '../control/attach.js';
 import type { RecorderLike } from '../control/daemon-target.js';
 import { resolveControlOptions } from '../control/options.js';
 
+export { RUN_USAGE as usage };
+
 export async function main(argv: string[]): Promise<number> {
   const cfg = parseRunArgs(argv);
   if (!cfg) {

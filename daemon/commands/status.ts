@@ -49,6 +49,8 @@ export function formatStatus(url: string, r: StatusReply): string {
   return lines.join('\n');
 }
 
+export { USAGE as usage };
+
 export async function main(argv: string[]): Promise<number> {
   const a = parseClientArgs('status', argv, { json: { type: 'boolean' } });
   if (!a) {

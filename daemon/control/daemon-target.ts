@@ -5,13 +5,13 @@
  * path are the FilterSlot's pending swap (applied at the start of a bin) and the recorder.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { OnlineFilter, sameFilterShape, type FilterOptions } from '../../model/filter.js';
 import type { LangevinModel } from '../../model/model-file.js';
 import type { FilterSlot } from '../filter-slot.js';
 import type { Histogram } from '../histogram.js';
 import type { Logger } from '../log.js';
 import type { Metrics, Stage } from '../metrics.js';
+import { packageVersion } from '../version.js';
 import { BetweenBins, type Slice } from './between-bins.js';
 import { swapConflicts } from './compat.js';
 import { ControlError } from './errors.js';
@@ -55,14 +55,6 @@ const WARM_BINS = 32;
 const WARM_PER_SLICE = 4;
 /** Operations waiting behind the running one before further requests get EBUSY. */
 const MAX_QUEUED = 4;
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export class DaemonTarget implements ControlTarget {
   readonly version = packageVersion();

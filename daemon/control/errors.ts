@@ -12,12 +12,10 @@ export type ControlCode =
   | 'EFORBIDDEN' // wrong bearer token
   | 'EPATH' // a path outside the allowed directory, or unusable
   | 'ENOTFOUND' // no such route
-  | 'EMETHOD' // route exists, method does not
   | 'EMODEL' // the model file could not be loaded
   | 'EINCOMPATIBLE' // a model or readout that does not fit the running stream
   | 'EBUSY' // a swap or a recording change is already under way
   | 'ERECORDING' // recording already running / not running / could not open
-  | 'ENOTREADY' // the daemon is not decoding yet
   | 'ERATE' // over the request budget
   | 'EINTERNAL';
 

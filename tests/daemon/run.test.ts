@@ -12,7 +12,7 @@ import { createLogger } from '../../daemon/log.js';
 import type { PipelineObserver } from '../../daemon/pipeline/index.js';
 import { parseRunArgs } from '../../daemon/run-config.js';
 import { findStream, readXdf, sampleRow } from '../../streams/xdf/reader.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir, type Transport } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';

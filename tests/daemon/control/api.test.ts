@@ -5,20 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_PATH } from '../../../daemon/commands/demo.js';
+import { CLI_PATH } from '../../../harness/process.js';
 import { runReplay } from '../../../daemon/commands/replay.js';
 import { LATENCY_BUCKETS_S } from '../../../daemon/control/prom.js';
 import { preset } from '../../../model/config.js';
 import { initWeights } from '../../../model/init.js';
 import { makeModel, saveModel } from '../../../model/model-file.js';
-import { tempDir, writeSession } from '../../streams/replay-fixture.js';
+import { tempDir } from '../../support/net.js';
+import { writeSession } from '../../streams/replay-fixture.js';
 import { http, parseProm, promAvailable, sample, startControlled, type Controlled } from './support.js';
 
-const dir = tempDir('langevind-control-api-');
-after(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDir('langevind-control-api-');
+const dir = tmp.dir;
+after(() => tmp.cleanup());
 const models = join(dir, 'models');
 const outside = join(dir, 'outside');
 mkdirSync(models);

@@ -1,19 +1,21 @@
 /** `langevind status | reload | reset` as separate processes against a real daemon's control API. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_PATH, freePort } from '../../../daemon/commands/demo.js';
+import { freePort } from '../../../harness/net.js';
+import { CLI_PATH } from '../../../harness/process.js';
 import { runReplay } from '../../../daemon/commands/replay.js';
 import { preset } from '../../../model/config.js';
 import { initWeights } from '../../../model/init.js';
 import { loadModel, makeModel, saveModel } from '../../../model/model-file.js';
-import { tempDir, writeSession } from '../../streams/replay-fixture.js';
+import { tempDir } from '../../support/net.js';
+import { writeSession } from '../../streams/replay-fixture.js';
 import { http, startControlled, type Controlled } from './support.js';
 
-const dir = tempDir('langevind-control-cli-');
-after(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDir('langevind-control-cli-');
+const dir = tmp.dir;
+after(() => tmp.cleanup());
 const CH = 16;
 const cfg = preset('S', { n_in: CH, n_out: CH, bin_ms: 10, hidden: 16, latent: 16, ff: 32, window: 8 });
 const pathA = join(dir, 'a.safetensors');
@@ -66,8 +68,8 @@ describe('control CLI', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /outside the allowed directory.*\[EPATH\]/);
     const u = cli('reload', '--control', d.url);
-    assert.equal(u.status, 1);
-    assert.match(u.stderr, /--model FILE is required/);
+    assert.equal(u.status, 2, 'a usage error');
+    assert.match(u.stderr, /--model FILE is required.*\[EUSAGE\][\s\S]*usage: langevind reload/);
     const port = await freePort();
     const n = cli('status', '--control', `http://127.0.0.1:${port}`);
     assert.equal(n.status, 1);

@@ -4,12 +4,13 @@
  * independent parser of /metrics.
  */
 import { spawnSync } from 'node:child_process';
-import { startDaemon, freePort, type DaemonHandle } from '../../../daemon/commands/demo.js';
+import { freePort } from '../../../harness/net.js';
+import { CliProcess } from '../../../harness/process.js';
 
 export const PYTHON = '/usr/bin/python3';
 
 export interface Controlled {
-  daemon: DaemonHandle;
+  daemon: CliProcess;
   url: string;
   input: string;
   output: string;
@@ -20,7 +21,7 @@ export async function startControlled(model: string, extra: string[] = []): Prom
   const [pIn, pOut] = [await freePort(), await freePort()];
   const input = `zmq+tcp://127.0.0.1:${pIn}`;
   const output = `zmq+tcp://127.0.0.1:${pOut}`;
-  const daemon = await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0', '--control', '127.0.0.1:0', ...extra]);
+  const daemon = await CliProcess.start(['run', '--model', model, '--input', input, '--output', output, '--status-interval', '0', '--control', '127.0.0.1:0', ...extra]);
   const ready = daemon.logs.find((l) => l.msg === 'ready') as { control?: string } | undefined;
   if (!ready?.control) {
     await daemon.stop();

@@ -6,7 +6,6 @@
  * recording's markers for the reset).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runReplay } from '../../../daemon/commands/replay.js';
@@ -15,11 +14,13 @@ import { OnlineFilter } from '../../../model/filter.js';
 import { initWeights, mulberry32 } from '../../../model/init.js';
 import { loadModel, makeModel, saveModel } from '../../../model/model-file.js';
 import { findStream, readXdf } from '../../../streams/xdf/reader.js';
-import { makeSession, tempDir, writeSession } from '../../streams/replay-fixture.js';
+import { tempDir } from '../../support/net.js';
+import { makeSession, writeSession } from '../../streams/replay-fixture.js';
 import { http, startControlled } from './support.js';
 
-const dir = tempDir('langevind-control-swap-');
-after(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDir('langevind-control-swap-');
+const dir = tmp.dir;
+after(() => tmp.cleanup());
 const CH = 16;
 const BIN_MS = 10;
 const BINS = 500;

@@ -1,6 +1,6 @@
 /** The control plane's pure parts and its path confinement on a real file system. */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isLoopback, parseControlAddress } from '../../../daemon/control/address.js';
@@ -10,7 +10,7 @@ import { evaluateHealth } from '../../../daemon/control/health.js';
 import { existingFileUnder, newFileUnder, resolveRoot } from '../../../daemon/control/paths.js';
 import { bearerChecker } from '../../../daemon/control/token.js';
 import { preset } from '../../../model/config.js';
-import { tempDir } from '../../streams/replay-fixture.js';
+import { tempDir } from '../../support/net.js';
 
 describe('--control addresses', () => {
   it('parses host:port, [v6]:port, :port and off; refuses the rest with ECONTROLADDR', () => {
@@ -27,8 +27,9 @@ describe('--control addresses', () => {
 });
 
 describe('path confinement', () => {
-  const t = tempDir('langevind-control-paths-');
-  after(() => rmSync(t, { recursive: true, force: true }));
+  const tmp = tempDir('langevind-control-paths-');
+  const t = tmp.dir;
+  after(() => tmp.cleanup());
   const root = join(t, 'models');
   mkdirSync(join(root, 'sub'), { recursive: true });
   mkdirSync(join(t, 'elsewhere'));
