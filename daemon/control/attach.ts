@@ -3,12 +3,11 @@
  * the configured address (the default one falls back to a free port when taken, so several
  * daemons on one machine all start), and returns what the daemon needs to close it.
  */
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import { DaemonTarget, type DaemonParts } from './daemon-target.js';
 import { ControlConfigError } from './errors.js';
 import type { ControlSettings } from './options.js';
-import { startControlServer, type ControlServer } from './server.js';
+import { startControlServer, type ControlPlugin, type ControlServer } from './server.js';
 
 export interface AttachedControl {
   url: string;
@@ -17,7 +16,7 @@ export interface AttachedControl {
   close(): Promise<void>;
 }
 
-export async function attachControl(s: ControlSettings, parts: DaemonParts, log: Logger, plugins: ReadonlyArray<(app: FastifyInstance) => Promise<void> | void> = []): Promise<AttachedControl> {
+export async function attachControl(s: ControlSettings, parts: DaemonParts, log: Logger, plugins: readonly ControlPlugin[] = []): Promise<AttachedControl> {
   const target = new DaemonTarget(parts);
   const start = (port: number) => startControlServer({
     target, address: { host: s.address.host, port }, token: s.token, modelDir: s.modelDir, recordDir: s.recordDir, log, plugins,

@@ -51,9 +51,17 @@ export interface ControlServerOptions {
   /** /healthz fails once the input has been silent this many bins. */
   silentBins?: number;
   log: Logger;
-  /** More routes on the same server (the dashboard). */
-  plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void> | void>;
+  /** More routes on the same server (the dashboard), given the bodies of /status and /healthz. */
+  plugins?: ReadonlyArray<ControlPlugin>;
 }
+
+/** What a plugin of the control server may read: the same bodies GET /status and /healthz answer. */
+export interface ControlApi {
+  status(): object;
+  health(): object;
+}
+
+export type ControlPlugin = (app: FastifyInstance, api: ControlApi) => Promise<void> | void;
 
 export interface ControlServer {
   readonly url: string;
@@ -140,11 +148,13 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   });
 
   app.get('/healthz', async (_req, reply) => {
-    const h = health();
-    return reply.code(h.status === 'ok' ? 200 : 503).send({ ...h, model_id: t.modelId() });
+    const h = healthBody();
+    return reply.code(h.status === 'ok' ? 200 : 503).send(h);
   });
+  const status = () => ({ summary: t.summary(), model_id: t.modelId(), health: health(), recording: t.recording(), last_swap: t.lastSwap() });
+  const healthBody = () => ({ ...health(), model_id: t.modelId() });
   const metricsText = cached(READ_CACHE_MS, () => exporter.text());
-  const statusBody = cached(READ_CACHE_MS, () => JSON.stringify({ summary: t.summary(), model_id: t.modelId(), health: health(), recording: t.recording(), last_swap: t.lastSwap() }));
+  const statusBody = cached(READ_CACHE_MS, () => JSON.stringify(status()));
   app.get('/metrics', async (_req, reply) => reply.type(exporter.contentType).send(await metricsText()));
   app.get('/status', async (_req, reply) => reply.type('application/json').send(await statusBody()));
 
@@ -181,7 +191,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     return { started: await t.startRecording(newFileUnder(rootOr(o.recordDir, 'record'), b.start)) };
   });
 
-  for (const p of o.plugins ?? []) await p(app);
+  for (const p of o.plugins ?? []) await p(app, { status, health: healthBody });
   app.server.maxConnections = MAX_CONNECTIONS;
 
   try {
