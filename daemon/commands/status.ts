@@ -39,7 +39,7 @@ export function formatStatus(url: string, r: StatusReply): string {
     `${r.health.status === 'ok' ? 'healthy' : 'UNHEALTHY'}  ${url}  model ${r.model_id}  up ${s.uptime_s ?? '?'} s`,
     ...r.health.reasons.map((x) => `  ! ${x.code}: ${x.message}`),
     ...r.health.warnings.map((x) => `  warning ${x.code}: ${x.message}`),
-    `bins: received ${num(s, 'messages_received', 'bins_in')}, accepted ${num(s, 'bins_accepted', 'bins_in')}, decoded ${num(s, 'bins_decoded', 'bins_out')}; gaps ${num(s, 'gaps')} (${num(s, 'gap_bins')} bins), resets ${num(s, 'resets')}; last bin ${r.health.seconds_since_last_bin ?? '–'} s ago`,
+    `bins: received ${num(s, 'messages_received')}, accepted ${num(s, 'bins_accepted')}, decoded ${num(s, 'bins_decoded')}; gaps ${num(s, 'gaps')} (${num(s, 'gap_bins')} bins), resets ${num(s, 'resets')}; last bin ${r.health.seconds_since_last_bin ?? '–'} s ago`,
     `rejects: ${rej}`,
     lat ? `latency inside the daemon (receive→sent, µs): p50 ${lat.p50}  p99 ${lat.p99}  p99.9 ${lat.p999}  max ${lat.max}  (${lat.count} bins)` : 'latency: no bins yet',
     ...(s.outputs ?? []).map((o) => `output ${o.uri}: sent ${o.sent}, dropped ${o.dropped}`),

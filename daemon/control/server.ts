@@ -22,18 +22,26 @@ export const READ_CACHE_MS = 100;
 /** Concurrent connections; more are refused by the server before any parsing. */
 export const MAX_CONNECTIONS = 16;
 
-/** fn's result, recomputed only when older than ms: reads cost the event loop a bounded time per second. */
-function cached<T>(ms: number, fn: () => Promise<T> | T): () => Promise<T> {
+/**
+ * fn's result, recomputed only when older than ms: reads cost the event loop a bounded time per
+ * second. clear() forgets it (after a change, so the next read shows it).
+ */
+function cached<T>(ms: number, fn: () => Promise<T> | T): { get(): Promise<T>; clear(): void } {
   let at = -Infinity;
   let value: Promise<T> | undefined;
-  return () => {
-    const now = performance.now();
-    if (value === undefined || now - at >= ms) {
-      at = now;
-      value = Promise.resolve(fn());
-      value.catch(() => { at = -Infinity; });
-    }
-    return value;
+  return {
+    get() {
+      const now = performance.now();
+      if (value === undefined || now - at >= ms) {
+        at = now;
+        value = Promise.resolve(fn());
+        value.catch(() => { at = -Infinity; });
+      }
+      return value;
+    },
+    clear() {
+      at = -Infinity;
+    },
   };
 }
 export const DEFAULT_SILENT_BINS = 50;
@@ -155,8 +163,15 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   const healthBody = () => ({ ...health(), model_id: t.modelId() });
   const metricsText = cached(READ_CACHE_MS, () => exporter.text());
   const statusBody = cached(READ_CACHE_MS, () => JSON.stringify(status()));
-  app.get('/metrics', async (_req, reply) => reply.type(exporter.contentType).send(await metricsText()));
-  app.get('/status', async (_req, reply) => reply.type('application/json').send(await statusBody()));
+  app.get('/metrics', async (_req, reply) => reply.type(exporter.contentType).send(await metricsText.get()));
+  app.get('/status', async (_req, reply) => reply.type('application/json').send(await statusBody.get()));
+  // A change (or a refusal that may have recorded a failed load) shows in the next read.
+  app.addHook('onResponse', async (req) => {
+    if (req.method === 'POST') {
+      metricsText.clear();
+      statusBody.clear();
+    }
+  });
 
   app.post('/model', async (req) => {
     const b = objectBody(req, ['path', 'state']);

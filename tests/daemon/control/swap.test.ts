@@ -46,8 +46,7 @@ test('model reload, readout swap, carry, reset and recording restart during a 1Ã
     return r.body;
   };
   const decoded = async (): Promise<number> => {
-    const s = (await http(d.url, 'GET', '/status')).body.summary;
-    return s.bins_decoded ?? s.bins_out;
+    return (await http(d.url, 'GET', '/status')).body.summary.bins_decoded as number;
   };
   const waitFor = async (n: number): Promise<void> => {
     while ((await decoded()) < n) await new Promise((r) => setTimeout(r, 15));
