@@ -49,6 +49,8 @@ function labelledCounterFrom(reg: Registry, name: string, help: string, label: s
  */
 function stageHistogram(target: ControlTarget) {
   const name = 'langevind_stage_latency_seconds';
+  const boundsNs = LATENCY_BUCKETS_S.map((s) => Math.round(s * 1e9));
+  const counts = new Float64Array(boundsNs.length);
   return {
     name,
     help: 'Time inside the daemon per stage, per decoded bin (receive_to_decoded, decoded_to_sent, receive_to_sent)',
@@ -60,14 +62,8 @@ function stageHistogram(target: ControlTarget) {
       const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
       for (const stage of STAGES) {
         const h = target.latency(stage);
-        const buckets = h.buckets();
-        let j = 0;
-        let acc = 0;
-        for (const le of LATENCY_BUCKETS_S) {
-          const leNs = le * 1e9;
-          while (j < buckets.length && buckets[j].hi <= leNs) acc += buckets[j++].count;
-          values.push({ metricName: `${name}_bucket`, labels: { stage, le }, value: acc });
-        }
+        h.cumulativeCounts(boundsNs, counts);
+        LATENCY_BUCKETS_S.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { stage, le }, value: counts[i] }));
         values.push({ metricName: `${name}_bucket`, labels: { stage, le: '+Inf' }, value: h.count });
         values.push({ metricName: `${name}_sum`, labels: { stage }, value: h.sum / 1e9 });
         values.push({ metricName: `${name}_count`, labels: { stage }, value: h.count });
