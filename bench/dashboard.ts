@@ -40,8 +40,8 @@ function run(binMs: number, updates: number): Row {
   const metrics = new Metrics();
   const rand = mulberry32(5);
   const counts = Array.from({ length: 64 }, () => Float64Array.from({ length: nIn }, () => poisson(rand, 1.5)));
-  const bin: SpikeBin = { seq: 0, timestamp: 0, counts: counts[0], binMs, streamId: 'rig', receivedNs: 0 };
-  const d: Decoded = { seq: 0, timestamp: 0, velocity: new Float32Array(2), receivedNs: 0, decodedNs: 0, sentNs: 0, modelId: 'm', streamId: 'rig' };
+  const bin: SpikeBin = { seq: 0, timestamp: 0, counts: counts[0], binMs, streamId: 'rig', receivedNs: 0, receivedLslTime: 0 };
+  const d: Decoded = { seq: 0, timestamp: 0, velocity: new Float32Array(2), receivedNs: 0, decodedNs: 0, sentNs: 0, modelId: 'm', streamId: 'rig', receivedLslTime: 0 };
   const perUpdate = Math.max(1, Math.round(1000 / HZ / binMs));
   const plain: number[] = [];
   const snap: number[] = [];
@@ -58,8 +58,9 @@ function run(binMs: number, updates: number): Row {
       d.receivedNs = bin.receivedNs;
       d.sentNs = bin.receivedNs + 40_000 + 60_000 * rand();
       metrics.recordLatency(d.receivedNs, d.receivedNs + 30_000, d.sentNs);
-      metrics.binsIn++;
-      metrics.binsOut++;
+      metrics.messagesReceived++;
+      metrics.binsAccepted++;
+      metrics.binsDecoded++;
       feed.accepted(bin);
       feed.decoded(d, bin);
     }

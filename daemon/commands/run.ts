@@ -16,6 +16,8 @@ import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode, type PipelineObserver } from '../pipeline/index.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
 import { attachControl, type AttachedControl } from '../control/attach.js';
+import { LiveFeed } from '../dashboard/live-feed.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
 import type { RecorderLike } from '../control/daemon-target.js';
 import { resolveControlOptions } from '../control/options.js';
 
@@ -182,6 +184,9 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     if (controlSettings) {
       const outputs = () => sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() }));
       observers.push({ decoded: (d) => { lastBin[0] = d.receivedNs; lastBin[1] = d.seq; } });
+      // The dashboard's copy of the bin path, served with the control API (GET /).
+      const feed = new LiveFeed({ nIn: model.config.n_in, binMs: model.config.bin_ms, velocityLabels: model.config.velocity_labels });
+      observers.push(feed);
       control = await attachControl(controlSettings, {
         model, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
         outputs,
@@ -191,7 +196,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         recorder: () => recorder,
         setRecorder,
         openRecorder: (path, m) => openRecorder(path, m.config, m.id),
-      }, opts.log);
+      }, opts.log, [dashboardPlugin(feed, opts.log)]);
     }
     log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
     opts.onReady?.({ model, metrics, slot, observers, sinks, cfg });

@@ -8,6 +8,8 @@
  */
 import { Histogram } from '../histogram.js';
 import type { Decoded, SpikeBin } from '../../streams/types.js';
+import type { PipelineObserver } from '../pipeline/observer.js';
+import type { RejectKind } from '../validate.js';
 
 export interface LiveFeedOptions {
   nIn: number;
@@ -79,7 +81,7 @@ const EDGES_US = Array.from({ length: 41 }, (_, i) => Math.round(10 ** (i / 8) *
 /** 6 significant digits: enough for a plot, a third of the bytes of a full double. */
 const sig = (x: number): number => (x === 0 || !Number.isFinite(x) ? 0 : +x.toPrecision(6));
 
-export class LiveFeed {
+export class LiveFeed implements PipelineObserver {
   readonly nIn: number;
   readonly binMs: number;
   readonly dim: number;
@@ -210,7 +212,7 @@ export class LiveFeed {
   }
 
   /** A refused input: kept by reference (kind and detail are strings the caller already has). */
-  rejected(kind: string, detail: string, bin?: SpikeBin, _raw?: readonly Uint8Array[], receivedNs?: number): void {
+  rejected(kind: RejectKind, detail: string, bin?: SpikeBin, _raw?: readonly Uint8Array[], receivedNs?: number): void {
     const slot = this.rejectsWritten % this.rejectCapacity;
     this.rejectsWritten++;
     this.rejectKind[slot] = kind;

@@ -10,9 +10,9 @@ import type { Decoded, SpikeBin } from '../../streams/types.js';
 const nIn = 95;
 const feed = new LiveFeed({ nIn, binMs: 20, velocityLabels: ['vel_x', 'vel_y'], capacity: 512, heatRows: 48 });
 const bins: SpikeBin[] = Array.from({ length: 64 }, (_, i) => ({
-  seq: i, timestamp: i * 0.02, counts: Int16Array.from({ length: nIn }, (_, c) => (i * 7 + c) % 5), binMs: 20, streamId: 'rig', receivedNs: 1e9 + i * 2e7,
+  seq: i, timestamp: i * 0.02, counts: Int16Array.from({ length: nIn }, (_, c) => (i * 7 + c) % 5), binMs: 20, streamId: 'rig', receivedNs: 1e9 + i * 2e7, receivedLslTime: 0,
 }));
-const d: Decoded = { seq: 0, timestamp: 0, velocity: new Float32Array(2), receivedNs: 0, decodedNs: 0, sentNs: 0, modelId: 'model-a', streamId: 'rig' };
+const d: Decoded = { seq: 0, timestamp: 0, velocity: new Float32Array(2), receivedNs: 0, decodedNs: 0, sentNs: 0, modelId: 'model-a', streamId: 'rig', receivedLslTime: 0 };
 let seq = 0;
 const perBin = (n: number): void => {
   for (let i = 0; i < n; i++) {

@@ -12,11 +12,11 @@ import type { Decoded, SpikeBin } from '../../streams/types.js';
 const LABELS = ['vel_x', 'vel_y'];
 
 function bin(seq: number, counts: ArrayLike<number>, receivedNs = 1e9 + seq * 2e7): SpikeBin {
-  return { seq, timestamp: seq * 0.02, counts, binMs: 20, streamId: 'rig', receivedNs };
+  return { seq, timestamp: seq * 0.02, counts, binMs: 20, streamId: 'rig', receivedNs, receivedLslTime: 0 };
 }
 
 function decodedOf(b: SpikeBin, vx: number, vy: number, latencyNs: number, modelId = 'm1'): Decoded {
-  return { seq: b.seq, timestamp: b.timestamp, velocity: Float32Array.of(vx, vy), receivedNs: b.receivedNs, decodedNs: b.receivedNs + 1000, sentNs: b.receivedNs + latencyNs, modelId, streamId: 'rig' };
+  return { seq: b.seq, timestamp: b.timestamp, velocity: Float32Array.of(vx, vy), receivedNs: b.receivedNs, decodedNs: b.receivedNs + 1000, sentNs: b.receivedNs + latencyNs, modelId, streamId: 'rig', receivedLslTime: 0 };
 }
 
 /** Feeds n bins with velocity (sin, cos) of seq and latency 100 µs + seq ns; returns what was fed. */
@@ -115,7 +115,7 @@ describe('LiveFeed', () => {
   it('remembers refused inputs and a change of model id', () => {
     const feed = new LiveFeed({ nIn: 2, binMs: 20, velocityLabels: LABELS, rejectCapacity: 4 });
     for (let i = 0; i < 6; i++) feed.rejected('channels', `bin ${i}: 3 channels, the model has 2`, bin(i, [0, 0, 0]));
-    feed.rejected('decode', 'not protobuf');
+    feed.rejected('undecodable', 'not protobuf');
     const b1 = bin(10, [1, 1]);
     feed.decoded(decodedOf(b1, 0, 0, 1000, 'model-a'), b1);
     const b2 = bin(11, [1, 1]);
