@@ -16,12 +16,15 @@ import { freePort } from '../../harness/net.js';
 import { CliProcess, REPO_ROOT } from '../../harness/process.js';
 import { launchChromium } from '../support/browser.js';
 import { tempDir } from '../support/net.js';
-import { DecodedCollector } from '../support/zmq-peers.js';
+import { loadRecording } from '../../streams/replay.js';
+import { writeTestModel } from '../support/model.js';
+import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
 import { READ_PAGE, type PageState } from './page-state.js';
 
 const ROOT = REPO_ROOT;
 const MODEL = join(ROOT, 'models/default.safetensors');
 const BINS = 600;
+const CONTDATA = join(REPO_ROOT, '../shared/data/contdata95/contdata95.xdf');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface StatusBody {
@@ -123,5 +126,49 @@ describe('dashboard of a running daemon fed by langevind replay', () => {
     await sleep(1500);
     const health = await get<{ status: string }>('/healthz');
     await page.waitForFunction(`document.getElementById('health').dataset.health === ${JSON.stringify(health.status)}`, undefined, { timeout: 5000 });
+  });
+  it('shows the rejects of /status and the last refused inputs, from a rig that sends a real recording with bad bins among them', async () => {
+    // contdata95 (95 channels, 50 ms bins) through a 95-channel model; every 25th bin again (a
+    // duplicate) and every 60th once more with the wrong bin width.
+    const rec = await loadRecording(CONTDATA);
+    const { path: model } = writeTestModel(tmp.dir, { nIn: rec.channels, binMs: rec.binMs, name: 'contdata.safetensors' });
+    const [pIn, pOut] = [await freePort(), await freePort()];
+    const rig = await RigPublisher.bind(`tcp://127.0.0.1:${pIn}`);
+    const d = await CliProcess.start(['run', '--model', model, '--input', `zmq+tcp://127.0.0.1:${pIn}`, '--output', `zmq+tcp://127.0.0.1:${pOut}`, '--status-interval', '0', '--control', '127.0.0.1:0']);
+    try {
+      const url = (d.logs.find((l) => l.msg === 'ready') as unknown as { control: string }).control;
+      const page = await chromium.context.newPage();
+      await page.goto(`${url}/`);
+      await page.waitForFunction('window.langevindDashboard && window.langevindDashboard.meta !== null');
+      await rig.waitForSubscriber();
+      const n = 200;
+      for (let i = 0; i < n; i++) {
+        const counts = Array.from(rec.counts.subarray(i * rec.channels, (i + 1) * rec.channels));
+        const bin = { seq: i, timestamp: rec.timestamps[i], counts, binMs: rec.binMs, streamId: rec.name };
+        await rig.send(bin);
+        if (i % 25 === 0) await rig.send(bin);
+        if (i % 60 === 0) await rig.send({ ...bin, seq: i + 1, binMs: rec.binMs * 2 });
+        await sleep(2);
+      }
+      const want = { duplicate: Math.ceil(n / 25), bin_ms: Math.ceil(n / 60) };
+      let st: PageState;
+      let status: StatusBody;
+      const deadline = Date.now() + 15000;
+      for (;;) {
+        status = (await (await fetch(`${url}/status`)).json()) as StatusBody;
+        st = (await page.evaluate(READ_PAGE)) as PageState;
+        const r = status.summary.rejects;
+        if ((r.duplicate === want.duplicate && r.bin_ms === want.bin_ms && st.rejects.duplicate === r.duplicate && st.rejects.bin_ms === r.bin_ms && status.summary.bins_decoded === n && st.seq.at(-1) === n - 1) || Date.now() > deadline) break;
+        await sleep(200);
+      }
+      assert.deepEqual({ duplicate: status.summary.rejects.duplicate, bin_ms: status.summary.rejects.bin_ms }, want, 'the daemon refused what the rig sent wrong');
+      for (const [k, v] of Object.entries(status.summary.rejects)) assert.equal(st.rejects[k], v, `rejects ${k} on the page`);
+      const recent = await page.evaluate(`Array.from(document.querySelectorAll('#recent-rejects li')).map((li) => li.textContent)`) as string[];
+      assert.ok(recent.length > 0 && recent.every((t) => /^(duplicate|bin_ms) /.test(t)), `last refused inputs listed: ${JSON.stringify(recent)}`);
+      assert.equal(st.seq.at(-1), n - 1, 'the last bin is plotted');
+    } finally {
+      await d.stop();
+      rig.close();
+    }
   });
 });
