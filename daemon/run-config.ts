@@ -1,7 +1,7 @@
 /**
  * Options of `langevind run`, from the command line and an optional JSON file (--config) with the
  * same options in snake_case; the command line wins. Checked here, with errors that name the option.
- * File paths in the config file (model, record) are relative to the config file's directory, so a
+ * File paths in the config file (model, record, control_token_file, model_dir, record_dir) are relative to the config file's directory, so a
  * config works from any working directory; on the command line they are relative to the cwd.
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AffinityError, parseCpuList } from './affinity.js';
 import { UsageError } from './usage.js';
-import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
+import { GAP_POLICIES, type GapPolicy } from './pipeline/index.js';
+import { CONTROL_USAGE } from './control/options.js';
 
 /** A usage error of `langevind run` (daemon/usage.ts): bad options or a bad --config file. */
 export class RunConfigError extends UsageError {
@@ -33,6 +34,11 @@ export interface RunConfig {
   kernels?: 'ts' | 'wasm';
   /** Pin every thread of the daemon to these CPUs (Linux); unset: the scheduler decides. */
   cpus?: number[];
+  /** Control plane (daemon/control/options.ts): address or off, token file, confinement directories. */
+  control?: string;
+  controlTokenFile?: string;
+  modelDir?: string;
+  recordDir?: string;
 }
 
 export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output URI [--output URI …] [options]
@@ -47,8 +53,10 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
   --record FILE.xdf       record every bin, every refused message and every decode to XDF
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
-                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"};
-                          its "model" and "record" paths are relative to the file's directory
+                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus",
+                          "control", "control_token_file", "model_dir", "record_dir"}; its "model",
+                          "record", "control_token_file", "model_dir" and "record_dir" paths are
+                          relative to the file's directory
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
@@ -58,12 +66,13 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
   --kernels ts|wasm       filter kernels (default: wasm when available)
   --cpus LIST             pin the daemon's threads to these CPUs, e.g. 2 or 2-3 (Linux); keeps
                           the scheduler from moving it between CPUs, which costs latency
+${CONTROL_USAGE}
 
 Logs are NDJSON on stderr; "ready" is logged once inputs and outputs are open. On SIGINT or
 SIGTERM the daemon stops taking input, flushes outputs and the recording, prints a summary (text,
 then one JSON line) on stdout and exits 0.`;
 
-const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'cpus'] as const;
+const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'cpus', 'control', 'control_token_file', 'model_dir', 'record_dir'] as const;
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
@@ -103,6 +112,10 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
         'status-interval': { type: 'string' },
         kernels: { type: 'string' },
         cpus: { type: 'string' },
+        control: { type: 'string' },
+        'control-token-file': { type: 'string' },
+        'model-dir': { type: 'string' },
+        'record-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -170,5 +183,9 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     statusInterval: num(a['status-interval'], 'status_interval', '--status-interval', false) ?? 10,
     kernels: kernels as RunConfig['kernels'],
     cpus,
+    control: str(a.control, 'control'),
+    controlTokenFile: path(a['control-token-file'], 'control_token_file'),
+    modelDir: path(a['model-dir'], 'model_dir'),
+    recordDir: path(a['record-dir'], 'record_dir'),
   };
 }

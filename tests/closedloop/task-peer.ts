@@ -58,7 +58,7 @@ export class TaskPeer {
   private sent = 0;
 
   sendDecoded(seq: number, vx: number, vy: number, modelId = 'test-model'): void {
-    void this.pub.send(['velocity', encodeDecoded({ seq, timestamp: 1000 + this.sent++ * 0.02, velocity: Float32Array.of(vx, vy), receivedNs: 1, decodedNs: 2, sentNs: 3, modelId, streamId: 's' })]);
+    void this.pub.send(['velocity', encodeDecoded({ seq, timestamp: 1000 + this.sent++ * 0.02, velocity: Float32Array.of(vx, vy), receivedNs: 1, receivedLslTime: 0, decodedNs: 2, sentNs: 3, modelId, streamId: 's' })]);
   }
 
   sendRaw(frames: (Buffer | string)[]): void {
