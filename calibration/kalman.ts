@@ -67,6 +67,28 @@ export function kalmanToStored(m: KalmanModel, state: string[], velocityOffset: 
   return { state, velocityOffset, A: Float32Array.from(m.A), Q: Float32Array.from(m.Q), C: Float32Array.from(m.C), R: Float32Array.from(m.R), x0: Float32Array.from(m.x0) };
 }
 
+/**
+ * The observation model alone: C by least squares of counts on states (rows of X end with the
+ * constant 1), R the residual covariance, and the information-form products. ReFIT-KF refits
+ * only this part on relabelled closed-loop bins. C and R come rounded to F32, as stored.
+ */
+export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: number, n: number): Pick<KalmanModel, 'C' | 'R' | 'CtRi' | 'CtRiC'> {
+  const Ct = lstsq(X, Y, T, s, n); // [s × n]
+  const C = transpose(Ct, s, n); // [n × s]
+  const fitted = matmul(X, Ct, T, s, n);
+  const R = new Float64Array(n * n);
+  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
+    const ei = Y[t * n + i] - fitted[t * n + i];
+    if (ei === 0) continue;
+    for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
+  }
+  for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
+  // Rounded to F32 as the model file stores them, so that what is evaluated is what the daemon runs.
+  const C32 = f32(C);
+  const R32 = f32(R);
+  return { C: C32, R: R32, ...informationTerms(C32, R32, n, s) };
+}
+
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
 export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): KalmanModel {
   const s = kin.cols + 1;
@@ -93,19 +115,10 @@ export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): Ka
   for (let t = 0; t < Tp; t++) for (let i = 0; i < s; i++) for (let j = 0; j < s; j++)
     Q[i * s + j] += (Xn[t * s + i] - pred[t * s + i]) * (Xn[t * s + j] - pred[t * s + j]) / Tp;
   for (let i = 0; i < s; i++) Q[i * s + i] += 1e-9;
-  const Ct = lstsq(Float64Array.from(X), Float64Array.from(Y), T, s, n); // [s × n]
-  const C = transpose(Ct, s, n); // [n × s]
-  const fitted = matmul(Float64Array.from(X), Ct, T, s, n);
-  const R = new Float64Array(n * n);
-  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
-    const ei = Y[t * n + i] - fitted[t * n + i];
-    if (ei === 0) continue;
-    for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
-  }
-  for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
+  const { C, R } = fitObservation(Float64Array.from(X), Float64Array.from(Y), T, s, n);
   const x0 = new Float64Array(s);
   for (let t = 0; t < T; t++) for (let i = 0; i < s; i++) x0[i] += X[t * s + i] / T;
-  return kalmanFromStored({ A: f32(A), Q: f32(Q), C: f32(C), R: f32(R), x0: f32(x0) }, s, n);
+  return kalmanFromStored({ A: f32(A), Q: f32(Q), C, R, x0: f32(x0) }, s, n);
 }
 
 /** Runs the filter over counts [T × n]; returns the posterior state means without the constant [T × s−1]. */
