@@ -1,11 +1,12 @@
 /**
- * The project's one way to measure allocation per iteration of a loop (bench/step.ts for the
- * filter, tests for the bin-path observers). Needs `--expose-gc`, and a fixed young generation
- * (`--min-semi-space-size=64 --max-semi-space-size=64`) so no scavenge hides growth in a window.
+ * Bytes allocated per iteration of a loop, from v8's heap statistics: the one measurement of
+ * per-step allocation, used by bench/step.ts and by the allocation tests of the decoders. Run the
+ * process with `--expose-gc --min-semi-space-size=64 --max-semi-space-size=64`: with a young
+ * generation of fixed size, a loop that allocated would grow the heap by that many bytes per
+ * iteration in every window (no scavenge can hide it unless a window allocates > 64 MiB).
  */
 import v8 from 'node:v8';
 
-/** Node flags a process measuring allocation must be started with. */
 export const ALLOC_FLAGS = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
 
 /** Heap growth in bytes over fn(n), after two full collections. */

@@ -3,6 +3,7 @@
  * SIGTERM (or until a finite input such as a replay ends), then flush and print a summary.
  */
 import type { Subscription } from 'rxjs';
+import { availableDecoders, createDecoder, decoderId } from '../../model/decoders.js';
 import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
@@ -10,7 +11,7 @@ import { loadModel, type LangevinModel } from '../../model/model-file.js';
 import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type EndpointContext } from '../endpoints.js';
 import { formatCpuList, pinProcess } from '../affinity.js';
-import { FilterSlot } from '../filter-slot.js';
+import { FilterSlot, type StepFilter } from '../filter-slot.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode, type PipelineObserver } from '../pipeline/index.js';
@@ -76,10 +77,10 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const controlSettings = resolveControlOptions(cfg);
   const model = loadModel(cfg.model);
   const filterOptions = cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {};
-  const filter = new OnlineFilter(model, filterOptions);
+  const filter = createDecoder(model, cfg.decoder, filterOptions);
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
-  const slot = new FilterSlot(filter, model.id);
+  const slot = new FilterSlot(filter, decoderId(model, cfg.decoder));
   const observers: PipelineObserver[] = [];
   const reconnectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   let recorder: RecorderLike | undefined;
@@ -129,7 +130,10 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       setRecorder(await openRecorder(cfg.record, model.config, model.id));
     }
     const source$ = await openSource(cfg.input, ctx);
-    log.info('model loaded', { model: cfg.model, model_id: model.id, n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity: model.config.velocity_labels, kernels: filter.backend });
+    log.info('model loaded', {
+      model: cfg.model, model_id: model.id, decoder: cfg.decoder, decoders: availableDecoders(model), n_in: model.config.n_in, bin_ms: model.config.bin_ms,
+      velocity: model.config.velocity_labels, kernels: filter instanceof OnlineFilter ? filter.backend : null,
+    });
 
     let finish!: (reason: { code: number; why: string }) => void;
     const finished = new Promise<{ code: number; why: string }>((r) => (finish = r));
@@ -198,7 +202,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         openRecorder: (path, m) => openRecorder(path, m.config, m.id),
       }, opts.log, [dashboardPlugin(feed, opts.log)]);
     }
-    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
+    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: slot.modelId, decoder: cfg.decoder, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
     opts.onReady?.({ model, metrics, slot, observers, sinks, cfg });
     const end = await finished;
     log.info('stopping', { reason: end.why });
@@ -234,8 +238,8 @@ async function openRecorder(path: string, config: { channel_labels: string[]; bi
  * The first bins through a fresh filter run unoptimised code (several ms at preset P) until V8
  * has compiled the step: run them before the first real bin arrives, then start clean.
  */
-export function warmUp(filter: OnlineFilter, nIn: number, bins = 200): void {
+export function warmUp(filter: StepFilter, nIn: number, bins = 200): void {
   const zeros = new Float32Array(nIn);
-  for (let i = 0; i < bins; i++) filter.step(zeros);
+  for (let i = 0; i < bins; i++) filter.stepUnchecked(zeros);
   filter.reset();
 }
