@@ -26,6 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { ALLOC_FLAGS, bytesPerIteration } from './alloc.js';
 import { dims, preset, type PresetName } from '../model/config.js';
 import { OnlineFilter } from '../model/filter.js';
 import { initWeights, mulberry32, poisson } from '../model/init.js';
@@ -34,7 +35,6 @@ import { tsKernels } from '../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../model/kernels-wasm.js';
 import { makeModel } from '../model/model-file.js';
 import { parameterCount } from '../model/tensors.js';
-import { ALLOC_FLAGS, bytesPerIteration } from './alloc.js';
 import { percentileSorted } from '../report/stats.js';
 
 interface Result {

@@ -54,10 +54,23 @@ export interface KalmanModel {
 
 const f32 = (a: Float64Array): Float64Array => Float64Array.from(Float32Array.from(a));
 
+/** The model from parameters as stored (model/baselines.ts KalmanBaseline). */
+export function kalmanFromStored(p: { A: ArrayLike<number>; Q: ArrayLike<number>; C: ArrayLike<number>; R: ArrayLike<number>; x0: ArrayLike<number> }, s: number, n: number): KalmanModel {
+  const C = Float64Array.from(p.C);
+  const { CtRi, CtRiC } = informationTerms(C, p.R, n, s);
+  return { s, n, A: Float64Array.from(p.A), Q: Float64Array.from(p.Q), C, R: Float64Array.from(p.R), CtRi, CtRiC, x0: Float64Array.from(p.x0) };
+}
+
+/** The model as the model file stores it (model/baselines.ts); `state` labels the kinematic columns, velocity from `velocityOffset`. */
+export function kalmanToStored(m: KalmanModel, state: string[], velocityOffset: number): KalmanBaseline {
+  if (state.length !== m.s - 1) throw new RangeError(`kalman: ${state.length} state labels for a state of ${m.s - 1} kinematic columns`);
+  return { state, velocityOffset, A: Float32Array.from(m.A), Q: Float32Array.from(m.Q), C: Float32Array.from(m.C), R: Float32Array.from(m.R), x0: Float32Array.from(m.x0) };
+}
+
 /**
  * The observation model alone: C by least squares of counts on states (rows of X end with the
  * constant 1), R the residual covariance, and the information-form products. ReFIT-KF refits
- * only this part on relabelled closed-loop bins.
+ * only this part on relabelled closed-loop bins. C and R come rounded to F32, as stored.
  */
 export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: number, n: number): Pick<KalmanModel, 'C' | 'R' | 'CtRi' | 'CtRiC'> {
   const Ct = lstsq(X, Y, T, s, n); // [s × n]
@@ -70,22 +83,10 @@ export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: n
     for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
   }
   for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
-  // Rounded to F32 as the model file stores them, so that offline evaluation runs what the daemon runs.
-  const Cs = f32(C), Rs = f32(R);
-  return { C: Cs, R: Rs, ...informationTerms(Cs, Rs, n, s) };
-}
-
-/** The model from parameters as stored (model/baselines.ts KalmanBaseline). */
-export function kalmanFromStored(p: { A: ArrayLike<number>; Q: ArrayLike<number>; C: ArrayLike<number>; R: ArrayLike<number>; x0: ArrayLike<number> }, s: number, n: number): KalmanModel {
-  const C = Float64Array.from(p.C);
-  const { CtRi, CtRiC } = informationTerms(C, p.R, n, s);
-  return { s, n, A: Float64Array.from(p.A), Q: Float64Array.from(p.Q), C, R: Float64Array.from(p.R), CtRi, CtRiC, x0: Float64Array.from(p.x0) };
-}
-
-/** The model as the model file stores it (model/baselines.ts); `state` labels the kinematic columns, velocity from `velocityOffset`. */
-export function kalmanToStored(m: KalmanModel, state: string[], velocityOffset: number): KalmanBaseline {
-  if (state.length !== m.s - 1) throw new RangeError(`kalman: ${state.length} state labels for a state of ${m.s - 1} kinematic columns`);
-  return { state, velocityOffset, A: Float32Array.from(m.A), Q: Float32Array.from(m.Q), C: Float32Array.from(m.C), R: Float32Array.from(m.R), x0: Float32Array.from(m.x0) };
+  // Rounded to F32 as the model file stores them, so that what is evaluated is what the daemon runs.
+  const C32 = f32(C);
+  const R32 = f32(R);
+  return { C: C32, R: R32, ...informationTerms(C32, R32, n, s) };
 }
 
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
@@ -117,7 +118,7 @@ export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): Ka
   const { C, R } = fitObservation(Float64Array.from(X), Float64Array.from(Y), T, s, n);
   const x0 = new Float64Array(s);
   for (let t = 0; t < T; t++) for (let i = 0; i < s; i++) x0[i] += X[t * s + i] / T;
-  return kalmanFromStored({ A: f32(A), Q: f32(Q), C: f32(C), R: f32(R), x0: f32(x0) }, s, n);
+  return kalmanFromStored({ A: f32(A), Q: f32(Q), C, R, x0: f32(x0) }, s, n);
 }
 
 /** Runs the filter over counts [T × n]; returns the posterior state means without the constant [T × s−1]. */

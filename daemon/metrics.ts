@@ -16,6 +16,8 @@ export interface SinkStats {
   uri: string;
   sent: number;
   dropped: number;
+  /** Consumers connected now, where the transport knows. */
+  subscribers?: number;
 }
 
 /** Input reconnect reasons the ZeroMQ source reports (streams/zmq); others are counted as they come. */

@@ -1,7 +1,7 @@
 /**
  * Options of `langevind run`, from the command line and an optional JSON file (--config) with the
  * same options in snake_case; the command line wins. Checked here, with errors that name the option.
- * File paths in the config file (model, record) are relative to the config file's directory, so a
+ * File paths in the config file (model, record, control_token_file, model_dir, record_dir) are relative to the config file's directory, so a
  * config works from any working directory; on the command line they are relative to the cwd.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { DECODERS, type DecoderName } from '../model/baselines.js';
 import { AffinityError, parseCpuList } from './affinity.js';
 import { UsageError } from './usage.js';
 import { GAP_POLICIES, type GapPolicy } from './pipeline/index.js';
+import { CONTROL_USAGE } from './control/options.js';
 
 /** A usage error of `langevind run` (daemon/usage.ts): bad options or a bad --config file. */
 export class RunConfigError extends UsageError {
@@ -36,6 +37,11 @@ export interface RunConfig {
   decoder: DecoderName;
   /** Pin every thread of the daemon to these CPUs (Linux); unset: the scheduler decides. */
   cpus?: number[];
+  /** Control plane (daemon/control/options.ts): address or off, token file, confinement directories. */
+  control?: string;
+  controlTokenFile?: string;
+  modelDir?: string;
+  recordDir?: string;
 }
 
 export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output URI [--output URI …] [options]
@@ -51,8 +57,9 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
   --record FILE.xdf       record every bin, every refused message and every decode to XDF
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
                           "gap_policy", "max_gap", "stream_id", "status_interval", "kernels",
-                          "decoder", "cpus"}; its "model" and "record" paths are relative to the
-                          file's directory
+                          "decoder", "cpus", "control", "control_token_file", "model_dir",
+                          "record_dir"}; its "model", "record", "control_token_file",
+                          "model_dir" and "record_dir" paths are relative to the file's directory
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
@@ -65,12 +72,13 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           kalman are the baselines calibrate stores beside the network
   --cpus LIST             pin the daemon's threads to these CPUs, e.g. 2 or 2-3 (Linux); keeps
                           the scheduler from moving it between CPUs, which costs latency
+${CONTROL_USAGE}
 
 Logs are NDJSON on stderr; "ready" is logged once inputs and outputs are open. On SIGINT or
 SIGTERM the daemon stops taking input, flushes outputs and the recording, prints a summary (text,
 then one JSON line) on stdout and exits 0.`;
 
-const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'decoder', 'cpus'] as const;
+const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'decoder', 'cpus', 'control', 'control_token_file', 'model_dir', 'record_dir'] as const;
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
@@ -111,6 +119,10 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
         kernels: { type: 'string' },
         decoder: { type: 'string' },
         cpus: { type: 'string' },
+        control: { type: 'string' },
+        'control-token-file': { type: 'string' },
+        'model-dir': { type: 'string' },
+        'record-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -181,5 +193,9 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     kernels: kernels as RunConfig['kernels'],
     decoder: decoder as DecoderName,
     cpus,
+    control: str(a.control, 'control'),
+    controlTokenFile: path(a['control-token-file'], 'control_token_file'),
+    modelDir: path(a['model-dir'], 'model_dir'),
+    recordDir: path(a['record-dir'], 'record_dir'),
   };
 }

@@ -68,7 +68,8 @@ export interface DecodedSink {
   next(d: Decoded): void;
   /** Flushes what is queued (bounded wait) and releases the transport. */
   close(): Promise<void>;
-  stats(): { sent: number; dropped: number };
+  /** `subscribers`: consumers connected now, where the transport knows (the control plane warns at 0). */
+  stats(): { sent: number; dropped: number; subscribers?: number };
 }
 
 /** Monotonic clock in ns as a double (µs resolution, allocation-free). */

@@ -38,6 +38,14 @@ export function parseMarker(text: string): { word: string; keys: Map<string, str
   return { word, keys };
 }
 
+/** A marker's target=: an outer target's number, or centre (−1) / random (−2) by name or number. */
+function targetIndex(v: string | undefined): number {
+  if (v === 'centre' || v === 'center') return -1;
+  if (v === 'random') return -2;
+  const k = Number(v);
+  return v !== undefined && Number.isInteger(k) ? k : -2;
+}
+
 const ENDS = new Set<string>(['success', 'timeout', 'aborted']);
 // Stamps are the same doubles on both streams; this only absorbs a recorder's rounding.
 const EPS = 1e-6;
@@ -68,7 +76,7 @@ export function metricsFromRecording(file: XdfFile, label = 'recording'): Record
       const x = Number(m.keys.get('x')), y = Number(m.keys.get('y')), r = Number(m.keys.get('r'));
       if (![x, y, r].every(Number.isFinite) || !(r > 0)) throw new MetricsError('EBADRECORDING', `metrics: marker "target_on" at ${m.t} has no valid x, y, r (${[...m.keys].map(([k, v]) => `${k}=${v}`).join(' ')})`);
       const trial = Number(m.keys.get('trial') ?? records.length);
-      open = { trial, t: m.t, target: { index: Number(m.keys.get('target') ?? 0), x, y, radius: r } };
+      open = { trial, t: m.t, target: { index: targetIndex(m.keys.get('target')), x, y, radius: r } };
     } else if (ENDS.has(m.word) && open) {
       const rec: TrialRecord = { trial: open.trial, target: open.target, outcome: m.word as Outcome, t: [], x: [], y: [] };
       while (j < ts.length && ts[j] < open.t - EPS) j++;

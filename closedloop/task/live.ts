@@ -4,7 +4,8 @@
  * task's state out after every decode (TaskState on a ZeroMQ PUB, topic "task"), LSL streams for
  * the recording (cursor and target per decode, stamped with the decode's timestamp as the
  * daemon's recorder stamps `langevind-decoded`; trial events as string markers, names in
- * closedloop/streams.ts) and the subject's page (page.ts).
+ * closedloop/streams.ts), optionally the same streams in an XDF file, and the subject's page
+ * (page.ts).
  *
  * Never dies on its input: a message with the wrong frames or topic, one that does not decode or
  * whose velocity is not two finite numbers is counted by kind, logged (first of each kind, then
@@ -12,6 +13,7 @@
  * connects) and its seq going back is counted; one that stalls for more than stallBins bins
  * aborts the trial in progress.
  */
+import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import type { Logger } from '../../daemon/log.js';
 import { localClock } from '../../streams/lsl/clock.js';
@@ -20,7 +22,8 @@ import { BinSequencer } from '../../streams/lsl/endpoint.js';
 import { LslInlet } from '../../streams/lsl/inlet.js';
 import { LslOutlet } from '../../streams/lsl/outlet.js';
 import { DecodedReader, encodeTaskState, newDecoded } from '../../streams/proto.js';
-import { describeChannels, type StreamInfo } from '../../streams/stream-info.js';
+import { describeChannels, makeStreamInfo, type StreamInfo } from '../../streams/stream-info.js';
+import { XdfWriter } from '../../streams/xdf/writer.js';
 import { ZmqPublisher } from '../../streams/zmq/publisher.js';
 import { openZmqSource } from '../../streams/zmq/subscriber.js';
 import { TASK_STREAMS } from '../streams.js';
@@ -40,6 +43,8 @@ export interface LiveTaskOptions {
   publish: { address: string; bind: boolean; topic?: string } | null;
   /** Open the LSL outlets (cursor, target, markers). */
   lsl: boolean;
+  /** Also write the same three streams to this XDF file (written off the decode path, as the daemon's recorder). */
+  record?: string;
   /** Serve the subject's page on 127.0.0.1:port (0: any free port), or null. */
   page: { port: number } | null;
   /** Decodes missing for longer than this many bins abort the trial (default 25). */
@@ -73,6 +78,7 @@ export class LiveTask {
   private inlet: LslInlet | null = null;
   private pub: ZmqPublisher | null = null;
   private outlets: { cursor: LslOutlet; target: LslOutlet; markers: LslOutlet } | null = null;
+  private recorder: { writer: XdfWriter; cursor: number; target: number; markers: number } | null = null;
   page: TaskPage | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private lastSeq = -1;
@@ -125,13 +131,24 @@ export class LiveTask {
       });
       log.info('task state output open', { address: o.publish.address, bind: o.publish.bind, topic: o.publish.topic ?? 'task' });
     }
+    const binMs = o.task.binMs;
+    const shapes = {
+      cursor: { ...TASK_STREAMS.cursor, channelCount: 2, channelFormat: 'float32', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-cursor', desc: describeChannels(['x', 'y'], { unit: 'cm', binMs }) },
+      target: { ...TASK_STREAMS.target, channelCount: 3, channelFormat: 'float32', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-target', desc: describeChannels(['x', 'y', 'radius'], { unit: 'cm', binMs }) },
+      markers: { ...TASK_STREAMS.markers, channelCount: 1, channelFormat: 'string', nominalSrate: 0, sourceId: 'langevind-task-markers' },
+    } as const;
+    if (o.record) {
+      const writer = await XdfWriter.open(o.record);
+      const add = (k: keyof typeof shapes): number => writer.addStream(makeStreamInfo({ ...shapes[k], uid: randomUUID(), createdAt: localClock() }));
+      this.recorder = { writer, cursor: add('cursor'), target: add('target'), markers: add('markers') };
+      log.info('recording', { path: o.record });
+    }
     if (o.lsl) {
       const cfg = loadLslConfig();
-      const binMs = o.task.binMs;
       const [cursor, target, markers] = await Promise.all([
-        LslOutlet.create({ ...TASK_STREAMS.cursor, channelCount: 2, channelFormat: 'float32', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-cursor', desc: describeChannels(['x', 'y'], { unit: 'cm', binMs }), config: cfg }),
-        LslOutlet.create({ ...TASK_STREAMS.target, channelCount: 3, channelFormat: 'float32', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-target', desc: describeChannels(['x', 'y', 'radius'], { unit: 'cm', binMs }), config: cfg }),
-        LslOutlet.create({ ...TASK_STREAMS.markers, channelCount: 1, channelFormat: 'string', nominalSrate: 0, sourceId: 'langevind-task-markers', config: cfg }),
+        LslOutlet.create({ ...shapes.cursor, config: cfg }),
+        LslOutlet.create({ ...shapes.target, config: cfg }),
+        LslOutlet.create({ ...shapes.markers, config: cfg }),
       ]);
       this.outlets = { cursor, target, markers };
       log.info('LSL outlets open', { streams: [cursor, target, markers].map((s) => s.info.name) });
@@ -169,7 +186,6 @@ export class LiveTask {
       });
       log.info('velocity input open', { address: input.address, bind: input.bind, topic: this.topic.toString() });
     }
-    const binMs = o.task.binMs;
     const stallMs = (o.stallBins ?? 25) * binMs;
     this.stallTimer = setInterval(() => this.checkStall(stallMs), Math.max(5, binMs));
   }
@@ -222,7 +238,9 @@ export class LiveTask {
     this.stats.stalls++;
     this.o.log.warn('decodes stalled', { ms: Math.round(since), lastSeq: this.lastSeq, state: this.task.state });
     const ev = this.task.stall();
-    if (ev) this.emit(ev, this.lastStamp + since / 1000, false);
+    // Stamped like the last decode, the trial's last sample: decode stamps may be virtual (lockstep)
+    // and must stay in order with the next decode's.
+    if (ev) this.emit(ev, this.lastStamp, false);
   }
 
   /** The state, on every output; `perBin` adds the cursor and target samples of a decode. */
@@ -238,16 +256,26 @@ export class LiveTask {
       this.stats.published++;
       this.stats.publishDrops += this.pub.stats().dropped - before;
     }
+    if (perBin) {
+      this.cursorSample[0] = task.cursor.x;
+      this.cursorSample[1] = task.cursor.y;
+      this.targetSample[0] = tg ? tg.x : NaN;
+      this.targetSample[1] = tg ? tg.y : NaN;
+      this.targetSample[2] = task.options.radius;
+    }
     if (this.outlets) {
       if (ev) this.outlets.markers.push([ev.text], stamp);
       if (perBin) {
-        this.cursorSample[0] = task.cursor.x;
-        this.cursorSample[1] = task.cursor.y;
         this.outlets.cursor.push(this.cursorSample, stamp);
-        this.targetSample[0] = tg ? tg.x : NaN;
-        this.targetSample[1] = tg ? tg.y : NaN;
-        this.targetSample[2] = task.options.radius;
         this.outlets.target.push(this.targetSample, stamp);
+      }
+    }
+    const rec = this.recorder;
+    if (rec) {
+      if (ev) rec.writer.pushSample(rec.markers, stamp, [ev.text]);
+      if (perBin) {
+        rec.writer.pushSample(rec.cursor, stamp, this.cursorSample);
+        rec.writer.pushSample(rec.target, stamp, this.targetSample);
       }
     }
     if (this.page) {
@@ -298,5 +326,7 @@ export class LiveTask {
     this.outlets = null;
     await this.page?.close();
     this.page = null;
+    await this.recorder?.writer.close();
+    this.recorder = null;
   }
 }

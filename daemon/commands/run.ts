@@ -8,7 +8,6 @@ import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
 import { loadModel, type LangevinModel } from '../../model/model-file.js';
-import type { RejectedInput } from '../../streams/recorder.js';
 import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type EndpointContext } from '../endpoints.js';
 import { formatCpuList, pinProcess } from '../affinity.js';
@@ -17,16 +16,13 @@ import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode, type PipelineObserver } from '../pipeline/index.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
+import { attachControl, type AttachedControl } from '../control/attach.js';
+import { LiveFeed } from '../dashboard/live-feed.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
+import type { RecorderLike } from '../control/daemon-target.js';
+import { resolveControlOptions } from '../control/options.js';
 
 export { RUN_USAGE as usage };
-
-/** What streams/recorder.ts provides; loaded only when --record is given. */
-interface RecorderLike {
-  recordBin(bin: SpikeBin): void;
-  recordDecoded(d: Decoded): void;
-  recordReject(r: RejectedInput): void;
-  close(): Promise<void>;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const cfg = parseRunArgs(argv);
@@ -77,14 +73,28 @@ export interface RunOptions {
  */
 export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ summary: RunSummary; exitCode: number }> {
   const log = opts.log.child({ module: 'run' });
+  // Checked first: a control address that needs a token, or a missing directory, stops here.
+  const controlSettings = resolveControlOptions(cfg);
   const model = loadModel(cfg.model);
-  const filter = createDecoder(model, cfg.decoder, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
+  const filterOptions = cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {};
+  const filter = createDecoder(model, cfg.decoder, filterOptions);
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const slot = new FilterSlot(filter, decoderId(model, cfg.decoder));
   const observers: PipelineObserver[] = [];
   const reconnectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   let recorder: RecorderLike | undefined;
+  let recorderObs: PipelineObserver | undefined;
+  /** Attaches or detaches the recorder between two bins (--record, POST /record). */
+  const setRecorder = (r: RecorderLike | undefined): void => {
+    if (recorderObs) observers.splice(observers.indexOf(recorderObs), 1);
+    recorder = r;
+    recorderObs = r ? recorderObserver(r) : undefined;
+    if (recorderObs) observers.push(recorderObs);
+  };
+  /** [monotonic ns, seq] of the last decoded bin, for /healthz and swap reports. */
+  const lastBin = new Float64Array(2);
+  let control: AttachedControl | undefined;
   const ctx: EndpointContext = {
     config: { n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity_labels: model.config.velocity_labels, channel_labels: model.config.channel_labels },
     modelId: model.id,
@@ -101,6 +111,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   const cleanup = async (): Promise<void> => {
     if (statusTimer) clearInterval(statusTimer);
+    await control?.close().catch((err: unknown) => log.error('control server did not close cleanly', { error: err }));
     sub?.unsubscribe();
     await Promise.allSettled(sinks.map((s) => s.close()));
     if (recorder) {
@@ -116,8 +127,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   try {
     for (const uri of cfg.outputs) sinks.push(await openSink(uri, ctx));
     if (cfg.record) {
-      recorder = await openRecorder(cfg.record, model.config, model.id);
-      observers.push(recorderObserver(recorder));
+      setRecorder(await openRecorder(cfg.record, model.config, model.id));
     }
     const source$ = await openSource(cfg.input, ctx);
     log.info('model loaded', {
@@ -175,7 +185,24 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       statusTimer.unref();
     }
 
-    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: slot.modelId, decoder: cfg.decoder, gap_policy: cfg.gapPolicy });
+    if (controlSettings) {
+      const outputs = () => sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() }));
+      observers.push({ decoded: (d) => { lastBin[0] = d.receivedNs; lastBin[1] = d.seq; } });
+      // The dashboard's copy of the bin path, served with the control API (GET /).
+      const feed = new LiveFeed({ nIn: model.config.n_in, binMs: model.config.bin_ms, velocityLabels: model.config.velocity_labels });
+      observers.push(feed);
+      control = await attachControl(controlSettings, {
+        model, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
+        outputs,
+        summary: () => metrics.summary(outputs()),
+        counters: () => metrics,
+        countSwap: (kind) => { metrics.hotSwaps[kind]++; },
+        recorder: () => recorder,
+        setRecorder,
+        openRecorder: (path, m) => openRecorder(path, m.config, m.id),
+      }, opts.log, [dashboardPlugin(feed, opts.log)]);
+    }
+    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: slot.modelId, decoder: cfg.decoder, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
     opts.onReady?.({ model, metrics, slot, observers, sinks, cfg });
     const end = await finished;
     log.info('stopping', { reason: end.why });

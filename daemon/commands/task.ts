@@ -19,11 +19,12 @@ export const usage = `usage: langevind task [--from URI] [--publish URI|none] [-
                       [--layout centre-out|random] [--targets N] [--distance D] [--radius R]
                       [--hold-ms MS] [--timeout-ms MS] [--iti-ms MS] [--workspace W] [--gain G] [--smoothing A]
                       [--bin-ms B] [--clock monotonic|bins] [--stall-bins N] [--seed N] [--label NAME]
-                      [--out F.json] [--report F.html]
+                      [--record F.xdf] [--out F.json] [--report F.html]
   Integrates the daemon's decoded velocity (default --from zmq+tcp://127.0.0.1:5556, connecting, topic
   "velocity"; or --from lsl://name=langevind-velocity, the daemon's LSL output) into a cursor and runs centre-out-and-back trials (8 targets and the centre) or random
   targets. After every decode it publishes TaskState (default --publish zmq+tcp://127.0.0.1:5557, binding,
-  topic "task") and pushes LSL streams langevind-cursor, langevind-target and langevind-task-markers.
+  topic "task") and pushes LSL streams langevind-cursor, langevind-target and langevind-task-markers
+  (--record F.xdf writes them to a file as well).
   --page PORT serves the subject's full-screen page on http://127.0.0.1:PORT/ (0: any free port).
   Defaults: --distance 10 --radius 1.5 (cm) --hold-ms 500 --timeout-ms 5000 --iti-ms 300 --workspace 15
   (half-width) --gain 1 --smoothing 0 --bin-ms 20 --clock monotonic (bins: each decode is one bin of task
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
         layout: { type: 'string' }, targets: { type: 'string' }, distance: { type: 'string' }, radius: { type: 'string' },
         'hold-ms': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'iti-ms': { type: 'string' }, workspace: { type: 'string' },
         gain: { type: 'string' }, smoothing: { type: 'string' }, 'bin-ms': { type: 'string' }, clock: { type: 'string' },
-        'stall-bins': { type: 'string' }, seed: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' }, report: { type: 'string' },
+        'stall-bins': { type: 'string' }, seed: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' }, record: { type: 'string' }, report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -109,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
         gain: num('gain', values.gain, 1, Number.isFinite, 'a number'),
         smoothing: num('smoothing', values.smoothing, 0, (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
       },
-      clock, input, publish, lsl: !values['no-lsl'], page, log,
+      clock, input, publish, lsl: !values['no-lsl'], record: values.record, page, log,
       stallBins: num('stall-bins', values['stall-bins'], 25, integer, 'an integer ≥ 1'),
     });
   } catch (e) {

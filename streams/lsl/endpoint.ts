@@ -191,7 +191,7 @@ export async function toLsl(opts: LslVelocitySinkOptions): Promise<LslSink> {
       outlet.push(d.velocity, d.receivedLslTime);
     },
     close: () => outlet.close(),
-    stats: () => ({ sent: outlet.stats.sent, dropped: outlet.stats.dropped }),
+    stats: () => ({ sent: outlet.stats.sent, dropped: outlet.stats.dropped, subscribers: outlet.stats.consumers }),
   };
 }
 

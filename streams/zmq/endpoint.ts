@@ -160,7 +160,7 @@ export async function toZmq(opts: ZmqOutputOptions): Promise<ZmqSink> {
     close: () => pub.close(),
     stats: () => {
       const s = pub.stats();
-      return { sent: s.sent, dropped: s.dropped };
+      return { sent: s.sent, dropped: s.dropped, subscribers: pub.connectionStats().connections };
     },
   };
 }

@@ -113,3 +113,21 @@ test('a block: success rate without aborts, mean and nearest-rank median per met
   assert.deepEqual(b.perTarget.map((p) => [p.target, p.trials, p.successes]), [[0, 2, 2], [3, 3, 1]]);
   close(b.perTarget[0].stats.timeToTarget.median, 0.4);
 });
+
+test('metrics from the simulated user\'s open-loop calibration block: every reach a straight success', async () => {
+  const { calibrationBlock, calibrationBlockXdf } = await import('../../closedloop/user/calibration-block.js');
+  const { readXdf } = await import('../../streams/xdf/reader.js');
+  const { metricsFromRecording } = await import('../../closedloop/metrics/recording.js');
+  const m = metricsFromRecording(readXdf(calibrationBlockXdf(calibrationBlock({ seed: 1, channels: 16, trials: 8 }))), 'calibration');
+  assert.deepEqual(m.notes, []);
+  assert.equal(m.metrics.block.trials, 16);
+  assert.equal(m.metrics.block.successRate, 1);
+  // Outer targets 0–7 once each, and the centre (its marker says target=centre) between them.
+  assert.deepEqual(m.metrics.perTarget.map((p) => [p.target, p.trials]), [[-1, 8], ...Array.from({ length: 8 }, (_, k) => [k, 1])]);
+  // Minimum-jerk reaches along a line: efficiency 1, no overshoot, no orbit.
+  for (const t of m.metrics.trials) {
+    close(t.pathEfficiency, 1);
+    close(t.overshoot, 0);
+    assert.ok(t.orbit < 1e-9 && t.timeToTarget! > 0.3 && t.timeToTarget! < 1.5, JSON.stringify(t));
+  }
+});

@@ -7,7 +7,8 @@ import { decodeTaskState, encodeDecoded, type TaskState } from '../../streams/pr
 
 export class TaskPeer {
   readonly states: TaskState[] = [];
-  private readonly pub = new XPublisher({ linger: 0, sendHighWaterMark: 100_000 });
+  private pub = new XPublisher({ linger: 0, sendHighWaterMark: 100_000 });
+  private velocity = '';
   private readonly sub = new Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
   private waiters: { pred: (s: TaskState) => boolean; resolve: (s: TaskState) => void; from: number }[] = [];
   private subscribed!: Promise<void>;
@@ -15,12 +16,8 @@ export class TaskPeer {
 
   static async open(velocity: string, task: string): Promise<TaskPeer> {
     const p = new TaskPeer();
-    let joined!: () => void;
-    p.subscribed = new Promise((r) => (joined = r));
-    await p.pub.bind(velocity);
-    void (async () => {
-      try { for await (const [f] of p.pub) if (f[0] === 1) joined(); } catch { /* closed */ }
-    })();
+    p.velocity = velocity;
+    await p.bindPublisher();
     p.sub.subscribe('task');
     p.sub.connect(task);
     void (async () => {
@@ -35,13 +32,33 @@ export class TaskPeer {
     return p;
   }
 
-  /** Resolves when the task's SUB has subscribed to the velocity topic. */
+  private async bindPublisher(): Promise<void> {
+    let joined!: () => void;
+    this.subscribed = new Promise((r) => (joined = r));
+    const pub = this.pub;
+    await pub.bind(this.velocity);
+    void (async () => {
+      try { for await (const [f] of pub) if (f[0] === 1) joined(); } catch { /* closed */ }
+    })();
+  }
+
+  /** The daemon restarts: its socket closes and a new one binds the same address. */
+  async restartPublisher(): Promise<void> {
+    this.pub.close();
+    this.pub = new XPublisher({ linger: 0, sendHighWaterMark: 100_000 });
+    await this.bindPublisher();
+  }
+
+  /** Resolves when the task's SUB has subscribed to the velocity topic (since the last bind). */
   joined(): Promise<void> {
     return this.subscribed;
   }
 
+  /** Bins sent: the rig's clock goes on across a daemon restart, whatever the seq does. */
+  private sent = 0;
+
   sendDecoded(seq: number, vx: number, vy: number, modelId = 'test-model'): void {
-    void this.pub.send(['velocity', encodeDecoded({ seq, timestamp: 1000 + seq * 0.02, velocity: Float32Array.of(vx, vy), receivedNs: 1, receivedLslTime: 1000 + seq * 0.02, decodedNs: 2, sentNs: 3, modelId, streamId: 's' })]);
+    void this.pub.send(['velocity', encodeDecoded({ seq, timestamp: 1000 + this.sent++ * 0.02, velocity: Float32Array.of(vx, vy), receivedNs: 1, receivedLslTime: 0, decodedNs: 2, sentNs: 3, modelId, streamId: 's' })]);
   }
 
   sendRaw(frames: (Buffer | string)[]): void {

@@ -5,6 +5,8 @@
  * the FilterSlot of an in-process daemon, and the refusals.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyAffine, lagged, rowSlice, type Mat } from '../../calibration/linear.js';
 import { runDaemon, type DaemonHandle } from '../../daemon/commands/run.js';
@@ -86,6 +88,20 @@ describe('langevind run --decoder (a separate process over ZeroMQ)', () => {
     const exit = await u.exited;
     assert.notEqual(exit.code, 0);
     assert.match(u.stderrText, /--decoder must be langevinflow, wiener, kalman, got "ridge".*\[EUSAGE\]/);
+  });
+});
+
+describe('the decoder option', () => {
+  it('defaults to langevinflow; --decoder and the config file key "decoder" choose; the command line wins', () => {
+    const base = ['--model', fx.path, '--input', 'zmq+tcp://127.0.0.1:9', '--output', 'zmq+tcp://127.0.0.1:10'];
+    assert.equal(parseRunArgs(base)!.decoder, 'langevinflow');
+    assert.equal(parseRunArgs([...base, '--decoder', 'kalman'])!.decoder, 'kalman');
+    const file = join(tmp.dir, 'run.json');
+    writeFileSync(file, JSON.stringify({ decoder: 'wiener' }));
+    assert.equal(parseRunArgs([...base, '--config', file])!.decoder, 'wiener');
+    assert.equal(parseRunArgs([...base, '--config', file, '--decoder', 'langevinflow'])!.decoder, 'langevinflow');
+    writeFileSync(file, JSON.stringify({ decoder: 'ridge' }));
+    assert.throws(() => parseRunArgs([...base, '--config', file]), { code: 'EUSAGE', message: /--decoder must be langevinflow, wiener, kalman, got "ridge"/ });
   });
 });
 

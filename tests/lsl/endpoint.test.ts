@@ -140,7 +140,7 @@ test('toLsl: a float32 outlet with velocity labels; samples stamped with the bin
     // The arrival on the local clock, never the source's timestamp.
     assert.equal(got.samples[0].ts, 4242.25);
     assert.deepEqual(got.samples[0].values, [0.5, -1.25]);
-    assert.deepEqual(sink.stats(), { sent: 1, dropped: 0 });
+    assert.deepEqual(sink.stats(), { sent: 1, dropped: 0, subscribers: 1 }, 'the liblsl inlet is a subscriber');
   } finally {
     await peer.quit();
     await sink.close();
