@@ -11,9 +11,9 @@
  *  3. one ReFIT round for LangevinFlow (`recalibrate` on its block) and a block with the new model.
  *     ReFIT-KF is run when `recalibrate` can refit a Kalman baseline; otherwise it is reported as skipped.
  *
- * Every block is recorded: the daemon's recording (spikes, decodes) and the task's LSL streams
- * (cursor, target, markers, taken by real LSL inlets here) merged into one XDF, from which the
- * block's metrics are computed again (metricsFromRecording) and compared with the live task's.
+ * Every block is recorded: the daemon's recording (`run --record`: spikes, decodes) and the task's
+ * (`task --record`: cursor, target, markers) merged into one XDF, from which the block's metrics
+ * are computed again (metricsFromRecording) and compared with the live task's.
  * Writes bench/results/closed-loop.json and closed-loop.html; recordings stay in --dir.
  *
  *   node dist/bench/closed-loop.js [--seeds 1,2] [--trials 100] [--max-minutes 6] [--dir D] [--reuse] [--quick]
@@ -29,13 +29,8 @@ import type { BlockMetrics, Summary } from '../closedloop/metrics/block.js';
 import { metricsFromRecording } from '../closedloop/metrics/recording.js';
 import { metricsReportHtml, type ReportBlock } from '../closedloop/metrics/report.js';
 import type { TrialRecord } from '../closedloop/metrics/trial.js';
-import { TASK_STREAMS } from '../closedloop/streams.js';
-import { testConfigPath } from '../harness/liblsl.js';
 import { CliProcess } from '../harness/process.js';
 import { table } from '../report/html.js';
-import { loadLslConfig } from '../streams/lsl/config.js';
-import { LslInlet } from '../streams/lsl/inlet.js';
-import type { StreamInfo } from '../streams/stream-info.js';
 import { readXdf } from '../streams/xdf/reader.js';
 import { writeXdf, type XdfStreamInput } from '../streams/xdf/writer.js';
 
@@ -52,42 +47,16 @@ const maxMinutes = Number(argv['max-minutes'] ?? 6);
 const channels = Number(argv.channels ?? 192);
 const dir = argv.dir ?? join(tmpdir(), 'langevind-closed-loop');
 mkdirSync(dir, { recursive: true });
-// LSL stays on this machine; the task's streams are found by their uid, so other sessions' tasks cannot be picked up.
-const lslCfg = testConfigPath();
-process.env.LSLAPICFG = lslCfg;
 
 const load = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
 const log = (s: string): void => void process.stderr.write(`[closed-loop] ${s}\n`);
 
 /** A one-shot command; throws with its stderr when it fails. */
 async function cli(args: string[]): Promise<CliProcess> {
-  const p = new CliProcess(args, { env: { LSLAPICFG: lslCfg } });
+  const p = new CliProcess(args);
   const { code, signal } = await p.exited;
   if (code !== 0) throw new Error(`langevind ${args.join(' ')} failed (exit ${code ?? signal}):\n${p.stderrText.slice(-3000)}${p.stdout.slice(-2000)}`);
   return p;
-}
-
-interface TaskStreamRecord { info: StreamInfo; t: number[]; rows: (number[] | string[])[] }
-
-/** Real LSL inlets on the task's three streams, found by uid; resolves once all are connected. */
-async function recordTaskStreams(uids: Record<'cursor' | 'target' | 'markers', string>): Promise<{ rec: Record<string, TaskStreamRecord>; close: () => Promise<void> }> {
-  const rec: Record<string, TaskStreamRecord> = {};
-  const config = loadLslConfig();
-  const connected: Promise<void>[] = [];
-  const inlets = (Object.keys(uids) as (keyof typeof uids)[]).map((k) => {
-    rec[k] = { info: undefined as unknown as StreamInfo, t: [], rows: [] };
-    let done: () => void;
-    connected.push(new Promise<void>((r) => (done = r)));
-    const inlet = new LslInlet({
-      query: `session_id='${config.sessionId}' and uid='${uids[k]}'`, config, timeCorrection: false,
-      onSample: (t, nums, strs) => { rec[k].t.push(t); rec[k].rows.push(strs.length > 0 ? [...strs] : [...nums]); },
-      onEvent: (e) => { if (e.kind === 'connected') { rec[k].info = e.info; done(); } },
-    });
-    return inlet.start();
-  });
-  const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the task\'s LSL streams were not found within 30 s')), 30_000).unref());
-  await Promise.race([Promise.all(connected), timeout]);
-  return { rec, close: () => Promise.all(inlets.map((i) => i.close())).then(() => undefined) };
 }
 
 interface BlockResult {
@@ -111,22 +80,18 @@ interface BlockResult {
 async function runBlock(seed: number, label: string, decoder: BlockResult['decoder'], model: string): Promise<{ result: BlockResult; report: ReportBlock }> {
   const name = `s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
   const sock = (k: string): string => `zmq+ipc://${join(dir, `${name}-${k}.sock`)}`;
-  const daemonXdf = join(dir, `${name}-daemon.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
+  const daemonXdf = join(dir, `${name}-daemon.xdf`), taskXdf = join(dir, `${name}-task.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
   const procs: CliProcess[] = [];
   const l0 = load();
   const t0 = performance.now();
-  let streams: Awaited<ReturnType<typeof recordTaskStreams>> | undefined;
   try {
-    const run = await CliProcess.start(['run', '--model', model, '--decoder', decoder, '--input', sock('spikes'), '--output', sock('velocity'), '--record', daemonXdf, '--status-interval', '0'],
-      { env: { LSLAPICFG: lslCfg } });
+    const run = await CliProcess.start(['run', '--model', model, '--decoder', decoder, '--input', sock('spikes'), '--output', sock('velocity'), '--record', daemonXdf, '--status-interval', '0']);
     procs.push(run);
-    const task = await CliProcess.start(['task', '--from', sock('velocity'), '--publish', sock('task'), '--clock', 'bins', '--trials', String(trials),
-      '--stall-bins', '500', '--seed', String(seed), '--label', label, '--out', taskJson], { ready: 'task ready', env: { LSLAPICFG: lslCfg } });
+    const task = await CliProcess.start(['task', '--from', sock('velocity'), '--publish', sock('task'), '--no-lsl', '--clock', 'bins', '--trials', String(trials),
+      '--stall-bins', '500', '--seed', String(seed), '--label', label, '--record', taskXdf, '--out', taskJson], { ready: 'task ready' });
     procs.push(task);
-    const ready = task.logs.find((x) => x.msg === 'task ready') as unknown as { lsl: Record<'cursor' | 'target' | 'markers', { uid: string }> };
-    streams = await recordTaskStreams({ cursor: ready.lsl.cursor.uid, target: ready.lsl.target.uid, markers: ready.lsl.markers.uid });
     const user = await CliProcess.start(['simulate-user', '--mode', 'lockstep', '--to', sock('spikes'), '--task', sock('task'), '--seed', String(seed), '--session', '1',
-      '--channels', String(channels), '--bins', '10000000'], { ready: 'simulated user ready', env: { LSLAPICFG: lslCfg } });
+      '--channels', String(channels), '--bins', '10000000'], { ready: 'simulated user ready' });
     procs.push(user);
     const { code } = await task.exited;
     if (code !== 0) throw new Error(`task exited ${code}:\n${task.stderrText.slice(-3000)}`);
@@ -134,12 +99,7 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
     await user.stop('SIGINT');
     await run.stop('SIGINT');
     const live = JSON.parse(readFileSync(taskJson, 'utf8')) as { decodes: number; block: Summary; trials: BlockMetrics['trials']; trajectories: TrialRecord[] };
-    // The inlets get the last samples over TCP after the last push.
-    const deadline = Date.now() + 20_000;
-    while (streams.rec.cursor.t.length < live.decodes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
-    await streams.close();
-    const merged = mergeRecording(daemonXdf, streams.rec);
+    const merged = mergeRecording(daemonXdf, taskXdf);
     writeFileSync(recording, merged);
     const replay = metricsFromRecording(readXdf(recording), label);
     const agrees = replay.metrics.trials.length === live.trials.length && replay.metrics.trials.every((t, i) => t.outcome === live.trials[i].outcome &&
@@ -157,19 +117,15 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
       report: { metrics: { ...replay.metrics, label: `seed ${seed} · ${label}` }, records: replay.records },
     };
   } finally {
-    await streams?.close().catch(() => {});
     for (const p of procs.reverse()) await p.stop('SIGINT').catch(() => p.kill());
   }
 }
 
-/** The daemon's recording with the task's streams added: one XDF per block, as a lab's recorder would leave it. */
-function mergeRecording(daemonXdf: string, rec: Record<string, TaskStreamRecord>): Uint8Array {
-  const file = readXdf(daemonXdf);
-  const streams: XdfStreamInput[] = file.streams.map((s) => ({ id: s.id, info: s.info, timeStamps: s.timeStamps, data: s.data as XdfStreamInput['data'], clockOffsets: s.clockOffsets }));
-  let id = Math.max(0, ...streams.map((s) => s.id ?? 0));
-  for (const k of ['cursor', 'target', 'markers'] as const) {
-    const r = rec[k];
-    streams.push({ id: ++id, info: r.info, timeStamps: r.t, data: k === 'markers' ? (r.rows as string[][]) : Float32Array.from(r.rows.flat() as number[]) });
+/** The daemon's recording (spikes, decodes) and the task's (cursor, target, markers) as one XDF, as a lab's recorder would leave the block. */
+function mergeRecording(daemonXdf: string, taskXdf: string): Uint8Array {
+  const streams: XdfStreamInput[] = [];
+  for (const f of [daemonXdf, taskXdf]) {
+    for (const s of readXdf(f).streams) streams.push({ id: streams.length + 1, info: s.info, timeStamps: s.timeStamps, data: s.data as XdfStreamInput['data'], clockOffsets: s.clockOffsets });
   }
   return writeXdf(streams);
 }
