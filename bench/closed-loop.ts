@@ -30,7 +30,9 @@ import { metricsFromRecording } from '../closedloop/metrics/recording.js';
 import { metricsReportHtml, type ReportBlock } from '../closedloop/metrics/report.js';
 import type { TrialRecord } from '../closedloop/metrics/trial.js';
 import { CliProcess } from '../harness/process.js';
+import { loadModel, META_METRICS } from '../model/model-file.js';
 import { table } from '../report/html.js';
+import { percentileSorted } from '../report/stats.js';
 import { readXdf } from '../streams/xdf/reader.js';
 import { writeXdf, type XdfStreamInput } from '../streams/xdf/writer.js';
 
@@ -70,6 +72,8 @@ interface BlockResult {
   bins_per_s: number;
   loadavg: { start: number[]; end: number[] };
   summary: Summary;
+  /** Median distance outside the target's edge (cm; < 0 inside) at these times after onset: where a slow final approach shows. */
+  approach: { t_s: number[]; median_cm: (number | null)[] };
   /** Metrics recomputed from the merged recording agree with the live task's (trial outcomes and times to target). */
   replay_agrees: boolean;
   replay_notes: string[];
@@ -112,7 +116,7 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
     return {
       result: {
         seed, label, decoder, model, recording, wall_s: round(wall, 2), bins, bins_per_s: Math.round(bins / wall), loadavg: { start: l0, end: load() },
-        summary: live.block, replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
+        summary: live.block, approach: approachProfile(live.trajectories), replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
       },
       report: { metrics: { ...replay.metrics, label: `seed ${seed} · ${label}` }, records: replay.records },
     };
@@ -129,6 +133,35 @@ function mergeRecording(daemonXdf: string, taskXdf: string): Uint8Array {
   }
   return writeXdf(streams);
 }
+
+const APPROACH_T = [0.25, 0.5, 0.75, 1, 1.5, 2];
+function approachProfile(trials: readonly TrialRecord[]): BlockResult['approach'] {
+  const median_cm = APPROACH_T.map((at) => {
+    const d = trials.filter((t) => t.t.length > 0).map((t) => {
+      let i = t.t.findIndex((x) => x - t.t[0] >= at);
+      if (i < 0) i = t.t.length - 1;
+      return Math.hypot(t.x[i] - t.target.x, t.y[i] - t.target.y) - t.target.radius;
+    }).sort((a, b) => a - b);
+    return d.length ? round(percentileSorted(d, 50), 3) : null;
+  });
+  return { t_s: APPROACH_T, median_cm };
+}
+
+/** What calibrate measured on the block's held-out end, from the model's metadata. */
+function heldOutMetrics(model: string): Record<string, unknown> {
+  const m = JSON.parse(loadModel(model).metadata[META_METRICS] ?? '{}') as {
+    velocityR2?: Record<string, { mean: number }>; bitsPerSpike?: number; rateR2?: number | null; readout?: unknown; training?: { epochs: number; stopReason: string; seconds: number };
+  };
+  const v = m.velocityR2 ?? {};
+  return {
+    velocity_r2: { langevinflow: v.langevin?.mean ?? null, wiener: v.wiener?.mean ?? null, kalman: v.kalman?.mean ?? null },
+    bits_per_spike: m.bitsPerSpike ?? null, rate_r2_vs_truth: m.rateR2 ?? null, readout: m.readout ?? null,
+    training: m.training ? { epochs: m.training.epochs, stop: m.training.stopReason, seconds: round(m.training.seconds, 1) } : null,
+  };
+}
+
+/** The task's default workspace (half-width, cm): the trajectory plots' frame. */
+const WORKSPACE_HALF_WIDTH = 15;
 
 const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
 const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
@@ -152,8 +185,7 @@ async function main(): Promise<void> {
         ...(quick ? ['--epochs', '1'] : ['--max-minutes', String(maxMinutes)])]);
       calib = { seed, recording: cal, model, reused: false, seconds: round((performance.now() - c0) / 1000, 1), loadavg: { start: lc, end: load() }, log: p.stderrText.split('\n').filter((l) => /R²|bits|stopped|readout|wiener|kalman/i.test(l)) };
     }
-    const inspect = await cli(['model', 'inspect', model]).catch((e: Error) => ({ stdout: `model inspect failed: ${e.message}` }));
-    calibrations.push({ ...calib, inspect: inspect.stdout.split('\n').filter((l) => /R²|r2|bits|baseline|wiener|kalman/i.test(l)).slice(0, 20) });
+    calibrations.push({ ...calib, held_out: heldOutMetrics(model) });
     log(`seed ${seed}: calibration ready (${((performance.now() - tc) / 1000).toFixed(0)} s)`);
     const lf = await runBlock(seed, 'langevinflow', 'langevinflow', model);
     for (const r of [lf, await runBlock(seed, 'wiener', 'wiener', model), await runBlock(seed, 'kalman', 'kalman', model)]) { blocks.push(r.result); reports.push(r.report); }
@@ -186,7 +218,7 @@ async function main(): Promise<void> {
   const name = quick ? 'closed-loop-quick' : 'closed-loop';
   writeFileSync(join(root, `bench/results/${name}.json`), JSON.stringify(out, null, 1) + '\n');
   const lead = [{ heading: 'Must reach', html: table(mustReach.map((m) => [m.what, `${m.met ? 'met' : 'NOT met'}: ${m.detail}`])) }];
-  writeFileSync(join(root, `bench/results/${name}.html`), metricsReportHtml('Closed-loop benchmark (simulated user, lockstep)', reports, { lead }));
+  writeFileSync(join(root, `bench/results/${name}.html`), metricsReportHtml('Closed-loop benchmark (simulated user, lockstep)', reports, { lead, halfWidth: WORKSPACE_HALF_WIDTH }));
   log(`wrote bench/results/${name}.json and .html`);
   for (const m of mustReach) log(`${m.met ? 'MET    ' : 'NOT MET'} ${m.what}: ${m.detail}`);
 }
@@ -212,13 +244,13 @@ function evaluate(blocks: BlockResult[]): MustReach[] {
   res.push({
     what: 'LangevinFlow mean time to target ≤ 0.8 × Kalman\'s',
     met: tlf !== null && tka !== null && tlf <= 0.8 * tka,
-    detail: `LF ${fmt(tlf)} s, Kalman ${fmt(tka)} s, ratio ${fmt(tlf !== null && tka ? tlf / tka : null)} (over successful trials; Wiener ${fmt(tt('wiener'))} s)`,
+    detail: `mean over seeds LF ${fmt(tlf)} s, Kalman ${fmt(tka)} s, ratio ${fmt(tlf !== null && tka ? tlf / tka : null)} (over successful trials; Wiener ${fmt(tt('wiener'))} s); LF / Wiener / Kalman ${perSeed((s) => ['langevinflow', 'wiener', 'kalman'].map((l) => fmt(one(s, l)?.summary.stats.timeToTarget.mean ?? null, 2)).join(' / '))}`,
   });
   const tr = tt('langevinflow+refit');
   res.push({
     what: 'one ReFIT round improves LangevinFlow\'s time to target by ≥ 10 %',
     met: tlf !== null && tr !== null && tr <= 0.9 * tlf,
-    detail: `before ${fmt(tlf)} s, after ${fmt(tr)} s (${tlf !== null && tr !== null ? `${fmt(100 * (1 - tr / tlf), 1)} % faster` : '—'}); success ${fmt(sr('langevinflow'))} → ${fmt(sr('langevinflow+refit'))}`,
+    detail: `before ${fmt(tlf)} s, after ${fmt(tr)} s (${tlf !== null && tr !== null ? `${fmt(100 * (1 - tr / tlf), 1)} % faster` : '—'}); success ${fmt(sr('langevinflow'))} → ${fmt(sr('langevinflow+refit'))}; ${perSeed((s) => `${fmt(one(s, 'langevinflow')?.summary.stats.timeToTarget.mean ?? null, 2)} → ${fmt(one(s, 'langevinflow+refit')?.summary.stats.timeToTarget.mean ?? null, 2)} s`)}; ReFIT-KF: Kalman success ${fmt(sr('kalman'))} → ${fmt(sr('kalman+refit'))}`,
   });
   const walls = blocks.map((b) => b.wall_s * (100 / Math.max(1, b.summary.trials)));
   const worst = walls.length ? Math.max(...walls) : null;
