@@ -69,9 +69,12 @@ export async function recalibrate(o: RecalibrateOptions): Promise<RecalibrateRes
 
 /**
  * ReFIT-KF (Gilja et al. 2012): the Kalman baseline's observation model (C, R) refit on the
- * closed-loop bins, with the state the user is assumed to have had: the cursor as the position
- * and the estimated intention as the velocity; the kinematic dynamics (A, Q) are kept. (Gilja's
- * second change, treating the cursor position as known in the filter's update, is not part of this.)
+ * closed-loop bins with the estimated intention as the velocity; the kinematic dynamics (A, Q) are
+ * kept. The counts are tied to velocity only (C's position columns fitted on zeros, so 0): Gilja's
+ * ReFIT-KF also treats the cursor position as known in the filter's update, which the stored
+ * filter has no place for, and without that a position term makes it run away (measured with the
+ * simulated user: C fitted on the cursor as position left 0–1 of 100 trials successful, the
+ * filter's position estimate drifting from the clamped cursor and the cursor pinned 14–19 cm off).
  */
 function refitKalman(o: RecalibrateOptions, model: LangevinModel, block: ClosedLoopBlock, intention: ReturnType<typeof estimateIntention>['intention'], valid: boolean[], usable: number, log: (s: string) => void): RecalibrateResult {
   const kb = model.baselines.kalman;
@@ -82,10 +85,9 @@ function refitKalman(o: RecalibrateOptions, model: LangevinModel, block: ClosedL
     const v = i >= kb.velocityOffset ? i - kb.velocityOffset : -1;
     const axis = v >= 0 ? v : i;
     if (axis > 1) throw new RecalibrateError('EMODEL', `recalibrate: the Kalman state ${kb.state.join(', ')} is not a 2-D cursor's (position and) velocity`);
-    for (let t = 0; t < T; t++) kin[t * kb.state.length + i] = v >= 0 ? intention.data[2 * t + axis] : block.cursor.data[2 * t + axis];
+    if (v >= 0) for (let t = 0; t < T; t++) kin[t * kb.state.length + i] = intention.data[2 * t + axis];
   }
-  // Bins without a cursor sample cannot give the position part of the state.
-  const ok = valid.map((x, t) => x && Number.isFinite(block.cursor.data[2 * t]) && Number.isFinite(block.cursor.data[2 * t + 1]));
+  const ok = valid;
   const km = kalmanFromStored(kb, s, n);
   const next = refitKalmanObservation(km, mat(kin, T, kb.state.length), block.counts, ok);
   const stored = kalmanToStored(next, kb.state, kb.velocityOffset);
@@ -110,7 +112,7 @@ function refitKalman(o: RecalibrateOptions, model: LangevinModel, block: ClosedL
   const info = { decoder: 'kalman', from_model: model.id, recording: typeof o.recording === 'string' ? o.recording : null, bins: T, usable: fitRows, trials: block.trials, date: new Date().toISOString(), counts_r2_before: before, counts_r2_after: afterR2 };
   const out = makeModel(model.config, model.weights, { ...kept, [META_REFIT]: JSON.stringify(info) }, { ...model.baselines, kalman: stored });
   saveModel(o.out, out);
-  log(`ReFIT-KF: observation model refit on ${fitRows} bins (cursor as position, intention as velocity); counts R² from the state ${before.toFixed(3)} before, ${afterR2.toFixed(3)} after`);
+  log(`ReFIT-KF: observation model refit on ${fitRows} bins (intention as velocity, no position term); counts R² from the state ${before.toFixed(3)} before, ${afterR2.toFixed(3)} after`);
   log(`model written to ${o.out}`);
   return {
     refit: { model: out, alpha: 0, cvR2: NaN, before, after: afterR2, bins: fitRows },

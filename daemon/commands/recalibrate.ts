@@ -13,8 +13,8 @@ const USAGE = `usage: langevind recalibrate CLOSED_LOOP.xdf --model M.safetensor
   readout on those bins by ridge regression over the filter's own causal features, and writes the new
   model. Apply it live with the control plane's readout swap.
   --decoder kalman: ReFIT-KF instead: the model's Kalman baseline gets a new observation model (C, R)
-  fitted on the cursor (position) and the estimated intention (velocity); A, Q and the LangevinFlow
-  weights are kept. Run it on a block the Kalman filter drove.`;
+  fitted on the estimated intention as velocity (no position term); A, Q and the LangevinFlow weights
+  are kept. Run it on a block the Kalman filter drove.`;
 
 export const usage = USAGE;
 

@@ -73,7 +73,7 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
     assert.ok(successRate(afterRefit) > successRate(before) + 0.3, `success ${successRate(before)} → ${successRate(afterRefit)}`);
   });
 
-  test('ReFIT-KF (--decoder kalman) refits the Kalman baseline\'s observation model on the cursor and the intention; the LangevinFlow refit keeps the baselines', async () => {
+  test('ReFIT-KF (--decoder kalman) refits the Kalman baseline\'s observation model on the intention (velocity only); the LangevinFlow refit keeps the baselines', async () => {
     // The rotated decoder with a Kalman baseline fitted on the open-loop block (state pos, vel, 1).
     const block = calibrationBlock({ seed: 8, session: 0, trials: 16, channels: N });
     const T = block.session.timestamps.length;
@@ -96,7 +96,7 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
     for (const [name, v] of Object.entries(withKf.weights)) assert.deepEqual(m.weights[name], v, `${name} kept`);
     assert.equal(JSON.parse(m.metadata[META_REFIT]).decoder, 'kalman');
     // Same population, so the refit tuning to the intention's velocity (C's velocity columns) follows
-    // the open-loop fit's; position and velocity swapped, or the decoded velocity unrotated, would not.
+    // the open-loop fit's; the position columns carry nothing (the counts are tied to velocity only).
     const s = 5;
     const a: number[] = [], b: number[] = [];
     for (let c = 0; c < N; c++) for (const j of [2, 3]) { a.push(k.C[c * s + j]); b.push(kalman.C[c * s + j]); }
@@ -108,6 +108,7 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
     };
     assert.ok(corr(a, b) > 0.7, `velocity tuning correlation ${corr(a, b)}`);
     assert.ok(k.C.some((x, i) => x !== kalman.C[i]));
+    for (let c = 0; c < N; c++) for (const j of [0, 1]) assert.ok(Math.abs(k.C[c * s + j]) < 1e-6, `C[${c}, ${j}] = ${k.C[c * s + j]}`);
     // The readout refit of a model with baselines keeps them as they were.
     const lfOut = join(tmp.dir, 'refit-lf-keeps.safetensors');
     assert.equal((await cli(['recalibrate', recording, '--model', modelPath, '--out', lfOut])).code, 0);
