@@ -29,6 +29,8 @@ export interface RunConfig {
   kernels?: 'ts' | 'wasm';
   /** Pin every thread of the daemon to these CPUs (Linux); unset: the scheduler decides. */
   cpus?: number[];
+  /** Read the model back into cache this many ms before the next bin is due; 0: off (daemon/prewarm.ts). */
+  prewarmMs: number;
 }
 
 export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output URI [--output URI …] [options]
@@ -43,7 +45,8 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
   --record FILE.xdf       record every bin, every refused message and every decode to XDF
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
-                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"}
+                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus",
+                          "prewarm_ms"}
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
@@ -53,12 +56,15 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
   --kernels ts|wasm       filter kernels (default: wasm when available)
   --cpus LIST             pin the daemon's threads to these CPUs, e.g. 2 or 2-3 (Linux); keeps
                           the scheduler from moving it between CPUs, which costs latency
+  --prewarm MS            read the model back into the CPU caches MS ms before the next bin is
+                          due (e.g. 2; default 0: off): a step after 20 ms idle otherwise fetches
+                          its weights from memory
 
 Logs are NDJSON on stderr; "ready" is logged once inputs and outputs are open. On SIGINT or
 SIGTERM the daemon stops taking input, flushes outputs and the recording, prints a summary (text,
 then one JSON line) on stdout and exits 0.`;
 
-const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'cpus'] as const;
+const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'cpus', 'prewarm_ms'] as const;
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
@@ -98,6 +104,7 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
         'status-interval': { type: 'string' },
         kernels: { type: 'string' },
         cpus: { type: 'string' },
+        prewarm: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -147,6 +154,7 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
       throw new RunConfigError((err as AffinityError).message);
     }
   }
+  const prewarmMs = num(a.prewarm, 'prewarm_ms', '--prewarm', false) ?? 0;
   return {
     model,
     input,
@@ -158,5 +166,6 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     statusInterval: num(a['status-interval'], 'status_interval', '--status-interval', false) ?? 10,
     kernels: kernels as RunConfig['kernels'],
     cpus,
+    prewarmMs,
   };
 }

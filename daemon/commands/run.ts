@@ -14,7 +14,8 @@ import { formatCpuList, pinProcess } from '../affinity.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode } from '../pipeline.js';
-import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
+import { Prewarmer } from '../prewarm.js';
+import { parseRunArgs, RunConfigError, RUN_USAGE, type RunConfig } from '../run-config.js';
 
 /** What streams/recorder.ts provides; loaded only when --record is given. */
 interface RecorderLike {
@@ -80,9 +81,11 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const sinks: DecodedSink[] = [];
   let sub: Subscription | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
+  let prewarm: Prewarmer | undefined;
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   const cleanup = async (): Promise<void> => {
     if (statusTimer) clearInterval(statusTimer);
+    prewarm?.close();
     sub?.unsubscribe();
     await Promise.allSettled(sinks.map((s) => s.close()));
     if (recorder) {
@@ -119,6 +122,11 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     opts.stopSignal?.then(() => finish({ code: 0, why: 'stop' }));
 
     const rec = recorder;
+    if (cfg.prewarmMs > 0) {
+      if (cfg.prewarmMs >= model.config.bin_ms) throw new RunConfigError(`--prewarm must be less than the bin width (${model.config.bin_ms} ms), got ${cfg.prewarmMs}`);
+      prewarm = new Prewarmer(filter.buffers, model.config.bin_ms, cfg.prewarmMs);
+    }
+    const warm = prewarm;
     sub = source$
       .pipe(decode({
         filter,
@@ -137,6 +145,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         onReject: rec ? (kind, bin, detail) => rec.recordReject({ kind, detail, receivedNs: bin.receivedNs, bin }) : undefined,
       }))
       .subscribe({
+        next: warm ? () => warm.binDone() : undefined,
         error: (err: unknown) => {
           log.error('input failed', { error: err });
           finish({ code: 1, why: 'input error' });

@@ -1,0 +1,119 @@
+/**
+ * Lab (not part of `npm run bench`): zeromq.js echoes that each add one thing the daemon does, run
+ * as targets of bench/roundtrip.ts (`--targets lab:plain,lab:watch,…`), to see which costs what.
+ *
+ *   node dist/bench/lab/echo.js --variant V [--model M] IN OUT
+ *
+ *   plain     SUB receive loop (await receive()), Decoded encoded, XPUB send with sendTimeout 0
+ *             (resolves synchronously), nothing awaited on the send
+ *   awaitsend plain, but `await pub.send()` as bench/e2e.ts --echo does
+ *   watch     plain + the XPUB subscription watch (verbosity allSubs, a receive always pending), as
+ *             streams/zmq/publisher.ts has
+ *   step      plain + OnlineFilter.step of --model on every bin (the daemon's work, no RxJS)
+ *   warm      step + the model's memory read once, 2 ms before the next bin is due
+ *   spin      step, and from 2 ms before the next bin is due the thread spins on `readable`
+ *             (ZMQ_EVENTS) instead of sleeping in epoll, for at most 4 ms
+ *   spinwarm  spin + warm
+ */
+import { parseArgs } from 'node:util';
+import { Subscriber, XPublisher } from 'zeromq';
+import { OnlineFilter } from '../../model/filter.js';
+import { loadModel } from '../../model/model-file.js';
+import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../../streams/proto.js';
+
+const { values: v, positionals } = parseArgs({ options: { variant: { type: 'string', default: 'plain' }, model: { type: 'string' } }, allowPositionals: true });
+const variant = v.variant!;
+const [input, output] = positionals.map((p) => p.replace('zmq+', ''));
+const sub = new Subscriber({ receiveHighWaterMark: 1000, linger: 0 });
+const pub = new XPublisher({ sendHighWaterMark: 1000, sendTimeout: 0, linger: 0 });
+sub.subscribe('spikes');
+sub.connect(input);
+await pub.bind(output);
+const withStep = variant !== 'plain' && variant !== 'awaitsend' && variant !== 'watch';
+const warm = variant === 'warm' || variant === 'spinwarm';
+const spin = variant === 'spin' || variant === 'spinwarm';
+if (variant === 'watch') {
+  pub.verbosity = 'allSubs';
+  void (async () => {
+    for (;;) {
+      try {
+        await pub.receive();
+      } catch {
+        return;
+      }
+    }
+  })();
+}
+const filter = withStep ? new OnlineFilter(loadModel(v.model!)) : null;
+if (filter) {
+  const z = new Float32Array(filter.config.n_in);
+  for (let i = 0; i < 200; i++) filter.step(z);
+  filter.reset();
+}
+const heap = filter ? new Int32Array((filter as unknown as { state: Float32Array }).state.buffer) : new Int32Array(16);
+let sink = 0;
+const touch = (): void => {
+  let s = 0;
+  for (let j = 0; j < heap.length; j += 16) s ^= heap[j];
+  sink ^= s;
+};
+const reader = new SpikeBinReader();
+const writer = new DecodedWriter();
+const bin = newSpikeBin();
+const dec = newDecoded(2);
+dec.modelId = `lab-${variant}`;
+const topic = Buffer.from('velocity');
+const frames: [Buffer, Buffer] = [topic, topic];
+const BIN_MS = 20;
+const LEAD_MS = 2;
+let lastArrival = 0;
+let warmTimer: NodeJS.Timeout | undefined;
+process.on('SIGINT', () => {
+  sub.close();
+  pub.close();
+  process.exit(sink === 0.5 ? 1 : 0);
+});
+process.stderr.write(JSON.stringify({ level: 'info', msg: 'ready' }) + '\n');
+
+const onMessage = (payload: Buffer | undefined, t: number): Promise<void> | undefined => {
+  if (!payload || reader.read(payload, bin)) return undefined;
+  dec.seq = bin.seq;
+  dec.timestamp = bin.timestamp;
+  dec.streamId = bin.streamId;
+  dec.receivedNs = t;
+  if (filter) {
+    const out = filter.step(bin.counts);
+    dec.velocity[0] = out.velocity[0];
+    dec.velocity[1] = out.velocity[1];
+  }
+  dec.decodedNs = performance.now() * 1e6;
+  dec.sentNs = performance.now() * 1e6;
+  frames[1] = Buffer.from(writer.encode(dec));
+  const p = pub.send(frames);
+  p.catch(() => undefined);
+  return p;
+};
+
+for (;;) {
+  if (spin && lastArrival > 0) {
+    // Sleep (in the event loop) until LEAD_MS before the next bin is due, then poll ZMQ_EVENTS.
+    const wake = lastArrival + BIN_MS - LEAD_MS - performance.now();
+    if (wake > 0) await new Promise((r) => setTimeout(r, wake));
+    const until = performance.now() + 2 * LEAD_MS;
+    while (!sub.readable && performance.now() < until);
+  }
+  let msg: Buffer[];
+  try {
+    msg = await sub.receive();
+  } catch {
+    break;
+  }
+  const t = performance.now() * 1e6;
+  lastArrival = t / 1e6;
+  const sent = onMessage(msg[1], t);
+  if (variant === 'awaitsend' && sent) await sent.catch(() => undefined);
+  if (warm) {
+    clearTimeout(warmTimer);
+    warmTimer = setTimeout(touch, BIN_MS - LEAD_MS);
+  }
+}
