@@ -265,7 +265,11 @@ async function main(): Promise<void> {
       else if (name === 'daemon_pinned') started.push(await nodeTarget('daemon_pinned', run(['--cpus', String(cpus().length - 1), ...daemonArgs])));
       else if (name === 'pyecho') started.push(await pyEchoTarget(dir));
       else if (name === 'jsecho') started.push(await nodeTarget('jsecho', (i, o) => ['--echo', i, o], E2E));
-      else if (name.startsWith('lab:')) started.push(await nodeTarget(name, (i, o) => ['--variant', name.slice(4), '--model', modelPath, i, o], LAB_ECHO));
+      else if (name.startsWith('lab:')) {
+        // lab:VARIANT or lab:VARIANT@CPUS (pinned).
+        const [variant, pin] = name.slice(4).split('@');
+        started.push(await nodeTarget(name, (i, o) => ['--variant', variant, '--model', modelPath, ...(pin ? ['--cpus', pin] : []), i, o], LAB_ECHO));
+      }
       else if (variants.has(name)) started.push(await nodeTarget(name, run(variants.get(name)!)));
       else throw new Error(`unknown target "${name}" (daemon, pyecho, jsecho, lab:VARIANT, or a --variant name)`);
     }

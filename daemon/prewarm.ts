@@ -15,7 +15,9 @@
  */
 export class Prewarmer {
   private readonly views: Int32Array[];
-  private readonly timer: NodeJS.Timeout;
+  private readonly delayMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
   /** Where the reads go, so the compiler cannot drop them. */
   private sink = 0;
   /** Passes made (tests and the summary read it). */
@@ -24,18 +26,22 @@ export class Prewarmer {
   constructor(buffers: readonly ArrayBufferView[], binMs: number, leadMs: number) {
     if (!(leadMs > 0 && leadMs < binMs)) throw new RangeError(`prewarm lead must be between 0 and the bin width (${binMs} ms), got ${leadMs}`);
     this.views = buffers.map((b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2));
-    this.timer = setTimeout(this.touch, binMs - leadMs);
-    this.timer.unref();
-    clearTimeout(this.timer);
+    this.delayMs = binMs - leadMs;
   }
 
   /** After each bin: the next pass comes bin_ms − lead from now. */
   binDone(): void {
-    this.timer.refresh();
+    if (this.timer) this.timer.refresh();
+    else if (!this.closed) {
+      // Created at the first bin (a cleared Timeout cannot be refreshed back to life).
+      this.timer = setTimeout(this.touch, this.delayMs);
+      this.timer.unref();
+    }
   }
 
   close(): void {
-    clearTimeout(this.timer);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
   }
 
   private readonly touch = (): void => {

@@ -14,14 +14,20 @@
  *   spin      step, and from 2 ms before the next bin is due the thread spins on `readable`
  *             (ZMQ_EVENTS) instead of sleeping in epoll, for at most 4 ms
  *   spinwarm  spin + warm
+ *   delay     plain + 0.3 ms of busy-waiting between receive and send (a step's duration
+ *             without its memory traffic)
+ *
+ * --cpus LIST pins every thread (daemon/affinity.ts), as `langevind run --cpus` does.
  */
 import { parseArgs } from 'node:util';
 import { Subscriber, XPublisher } from 'zeromq';
+import { parseCpuList, pinProcess } from '../../daemon/affinity.js';
 import { OnlineFilter } from '../../model/filter.js';
 import { loadModel } from '../../model/model-file.js';
 import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../../streams/proto.js';
 
-const { values: v, positionals } = parseArgs({ options: { variant: { type: 'string', default: 'plain' }, model: { type: 'string' } }, allowPositionals: true });
+const { values: v, positionals } = parseArgs({ options: { variant: { type: 'string', default: 'plain' }, model: { type: 'string' }, cpus: { type: 'string' } }, allowPositionals: true });
+if (v.cpus) pinProcess(parseCpuList(v.cpus));
 const variant = v.variant!;
 const [input, output] = positionals.map((p) => p.replace('zmq+', ''));
 const sub = new Subscriber({ receiveHighWaterMark: 1000, linger: 0 });
@@ -29,7 +35,7 @@ const pub = new XPublisher({ sendHighWaterMark: 1000, sendTimeout: 0, linger: 0 
 sub.subscribe('spikes');
 sub.connect(input);
 await pub.bind(output);
-const withStep = variant !== 'plain' && variant !== 'awaitsend' && variant !== 'watch';
+const withStep = !['plain', 'awaitsend', 'watch', 'delay'].includes(variant);
 const warm = variant === 'warm' || variant === 'spinwarm';
 const spin = variant === 'spin' || variant === 'spinwarm';
 if (variant === 'watch') {
@@ -85,6 +91,10 @@ const onMessage = (payload: Buffer | undefined, t: number): Promise<void> | unde
     const out = filter.step(bin.counts);
     dec.velocity[0] = out.velocity[0];
     dec.velocity[1] = out.velocity[1];
+  }
+  if (variant === 'delay') {
+    const until = performance.now() + 0.3;
+    while (performance.now() < until);
   }
   dec.decodedNs = performance.now() * 1e6;
   dec.sentNs = performance.now() * 1e6;
