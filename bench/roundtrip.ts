@@ -40,6 +40,7 @@ const PROTO_DIR = join(REPO_ROOT, 'proto');
 const CLOCK_PROBE = pathToFileURL(fileURLToPath(new URL('./clock-probe.js', import.meta.url))).href;
 const E2E = fileURLToPath(new URL('./e2e.js', import.meta.url));
 const LAB_ECHO = fileURLToPath(new URL('./lab/echo.js', import.meta.url));
+const LOOP_PROBE = pathToFileURL(fileURLToPath(new URL('./lab/loop-probe.js', import.meta.url))).href;
 const SELF = fileURLToPath(import.meta.url);
 
 type Summary = ReturnType<typeof roundSummary>;
@@ -79,17 +80,21 @@ function clockOrigin(d: DaemonHandle): number {
 }
 
 /** `argv(input, output)`: the arguments of `langevind run`, or of `script` when given. */
-async function nodeTarget(name: string, argv: (input: string, output: string) => string[], script?: string): Promise<Target> {
+async function nodeTarget(name: string, argv: (input: string, output: string) => string[], script?: string, nodeArgs: string[] = []): Promise<Target> {
   const [pin, pout] = [await freePort(), await freePort()];
   const input = `zmq+tcp://127.0.0.1:${pin}`;
   const output = `zmq+tcp://127.0.0.1:${pout}`;
-  const d = await startDaemon(argv(input, output), { script, nodeArgs: ['--import', CLOCK_PROBE], readyTimeoutMs: 60_000 });
+  const d = await startDaemon(argv(input, output), { script, nodeArgs: ['--import', CLOCK_PROBE, ...nodeArgs], readyTimeoutMs: 60_000 });
   return {
     name,
     pub: `tcp://127.0.0.1:${pin}`,
     sub: `tcp://127.0.0.1:${pout}`,
     originNs: clockOrigin(d),
-    stop: async () => (await d.stop()).summary,
+    stop: async () => {
+      const { summary } = await d.stop();
+      const probe = d.logs.find((r) => r.msg === 'loop-probe');
+      return probe ? { ...summary, loop_probe: probe } : summary;
+    },
   };
 }
 
@@ -253,11 +258,14 @@ async function main(): Promise<void> {
     const modelPath = join(dir, 'M.safetensors');
     execFileSync(process.execPath, [CLI_PATH, 'model', 'init', '--preset', 'M', '--seed', '1', '--out', modelPath]);
     const daemonArgs = v['daemon-args'].split(' ').filter(Boolean);
-    // --variant 'warm=--prewarm 2' adds a daemon target "warm" with those extra arguments.
+    // --variant 'warm=--prewarm 2' adds a daemon target "warm" with those extra arguments;
+    // arguments written node:X go to node itself (node:--trace-gc, node:loop-probe for bench/lab/loop-probe.js).
     const variants = new Map((v.variant ?? []).map((s) => {
       const eq = s.indexOf('=');
       return [s.slice(0, eq), s.slice(eq + 1).split(' ').filter(Boolean)] as [string, string[]];
     }));
+    const runArgs = (a: string[]): string[] => a.filter((x) => !x.startsWith('node:'));
+    const nodeArgs = (a: string[]): string[] => a.filter((x) => x.startsWith('node:')).flatMap((x) => (x === 'node:loop-probe' ? ['--import', LOOP_PROBE] : [x.slice(5)]));
     for (const name of names) {
       const run = (extra: string[]) => (i: string, o: string): string[] => ['--model', modelPath, '--input', i, '--output', o, ...extra];
       if (name === 'daemon') started.push(await nodeTarget('daemon', run(daemonArgs)));
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
         const [variant, pin] = name.slice(4).split('@');
         started.push(await nodeTarget(name, (i, o) => ['--variant', variant, '--model', modelPath, ...(pin ? ['--cpus', pin] : []), i, o], LAB_ECHO));
       }
-      else if (variants.has(name)) started.push(await nodeTarget(name, run(variants.get(name)!)));
+      else if (variants.has(name)) started.push(await nodeTarget(name, run(runArgs(variants.get(name)!)), undefined, nodeArgs(variants.get(name)!)));
       else throw new Error(`unknown target "${name}" (daemon, pyecho, jsecho, lab:VARIANT, or a --variant name)`);
     }
     out.machine = { nproc: availableParallelism(), cpus: cpus().length, model: cpus()[0]?.model, ...versions() };
@@ -307,8 +315,7 @@ async function main(): Promise<void> {
   } finally {
     const summaries: Record<string, unknown> = {};
     for (const t of started) summaries[t.name] = await t.stop().catch((e: unknown) => ({ error: String(e) }));
-    out.daemon_summary = summaries.daemon;
-    if (summaries.daemon_pinned) out.daemon_pinned_summary = summaries.daemon_pinned;
+    out.summaries = summaries;
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });

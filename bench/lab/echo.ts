@@ -14,6 +14,8 @@
  *   spin      step, and from 2 ms before the next bin is due the thread spins on `readable`
  *             (ZMQ_EVENTS) instead of sleeping in epoll, for at most 4 ms
  *   spinwarm  spin + warm
+ *   spinall   step, and the thread never sleeps: it spins on `readable`, yielding to the event
+ *             loop (setImmediate) once per ms
  *   delay     plain + 0.3 ms of busy-waiting between receive and send (a step's duration
  *             without its memory traffic)
  *
@@ -38,6 +40,7 @@ await pub.bind(output);
 const withStep = !['plain', 'awaitsend', 'watch', 'delay'].includes(variant);
 const warm = variant === 'warm' || variant === 'spinwarm';
 const spin = variant === 'spin' || variant === 'spinwarm';
+const spinAll = variant === 'spinall';
 if (variant === 'watch') {
   pub.verbosity = 'allSubs';
   void (async () => {
@@ -111,6 +114,15 @@ for (;;) {
     if (wake > 0) await new Promise((r) => setTimeout(r, wake));
     const until = performance.now() + 2 * LEAD_MS;
     while (!sub.readable && performance.now() < until);
+  }
+  if (spinAll) {
+    let yieldAt = performance.now() + 1;
+    while (!sub.readable) {
+      if (performance.now() > yieldAt) {
+        await new Promise((r) => setImmediate(r));
+        yieldAt = performance.now() + 1;
+      }
+    }
   }
   let msg: Buffer[];
   try {
