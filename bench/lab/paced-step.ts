@@ -4,13 +4,15 @@
  * steps; spin:X = busy-wait X ms between steps (the thread never sleeps).
  *   node dist/bench/lab/paced-step.js MODEL [--modes tight,sleep:20,spin:20] [--bins 500]
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { OnlineFilter } from '../../model/filter.js';
 import { mulberry32, poisson } from '../../model/init.js';
 import { loadModel } from '../../model/model-file.js';
 import { roundSummary, summarize } from '../../daemon/report/stats.js';
 
-const { values: v, positionals } = parseArgs({ options: { modes: { type: 'string', default: 'tight,sleep:20,spin:20,sleep:2,sleep:5' }, bins: { type: 'string', default: '500' } }, allowPositionals: true });
+const { values: v, positionals } = parseArgs({ options: { modes: { type: 'string', default: 'tight,sleep:20,spin:20,sleep:2,sleep:5' }, bins: { type: 'string', default: '500' }, thp: { type: 'boolean', default: false } }, allowPositionals: true });
 const model = loadModel(positionals[0]);
 const filter = new OnlineFilter(model);
 const n = model.config.n_in;
@@ -28,6 +30,23 @@ const touch = (): number => {
   return s;
 };
 process.stderr.write(`wasm memory ${(heap.byteLength / 2 ** 20).toFixed(2)} MiB\n`);
+if (v.thp) {
+  // --thp: back the wasm memory with 2 MiB pages (MADV_HUGEPAGE, then MADV_COLLAPSE, Linux ≥ 6.1).
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  const memmove = lib.func('void *memmove(void *dst, const void *src, size_t n)');
+  const madvise = lib.func('int madvise(uintptr_t addr, size_t len, int advice)');
+  const base = koffi.address(memmove(heap, heap, 0)) as bigint;
+  const HP = 2n << 20n;
+  const start = (base + HP - 1n) & ~(HP - 1n);
+  const end = (base + BigInt(heap.byteLength)) & ~(HP - 1n);
+  const len = end > start ? end - start : 0n;
+  const r1 = madvise(start, len, 14);
+  const r2 = madvise(start, len, 25);
+  process.stderr.write(`thp: base 0x${base.toString(16)}, advised ${Number(len) >> 20} MiB from 0x${start.toString(16)}: MADV_HUGEPAGE ${r1}, MADV_COLLAPSE ${r2} (errno ${koffi.errno()})\n`);
+  const smaps = readFileSync('/proc/self/smaps_rollup', 'utf8').match(/AnonHugePages:\s+(\d+)/);
+  process.stderr.write(`thp: AnonHugePages ${smaps?.[1]} kB\n`);
+}
 for (const mode of v.modes.split(',')) {
   const [kind, arg] = mode.split(':');
   const ms = Number(arg ?? 0);

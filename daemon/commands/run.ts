@@ -15,6 +15,7 @@ import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode } from '../pipeline.js';
 import { Prewarmer } from '../prewarm.js';
+import { adviseHugePages } from '../hugepages.js';
 import { parseRunArgs, RunConfigError, RUN_USAGE, type RunConfig } from '../run-config.js';
 
 /** What streams/recorder.ts provides; loaded only when --record is given. */
@@ -62,6 +63,10 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const log = opts.log.child({ module: 'run' });
   const model = loadModel(cfg.model);
   const filter = new OnlineFilter(model, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
+  if (cfg.hugePages && filter.backend === 'wasm') {
+    const hp = adviseHugePages(filter.buffers[0].buffer as ArrayBuffer);
+    log.info('huge pages', { bytes: hp.bytes, collapsed: hp.collapsed, ...(hp.note ? { note: hp.note } : {}) });
+  }
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
