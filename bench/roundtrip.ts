@@ -252,6 +252,8 @@ async function main(): Promise<void> {
   const names = v.targets.split(',');
   const dir = mkdtempSync(join(tmpdir(), 'langevind-roundtrip-'));
   const started: Target[] = [];
+  // Ctrl-C: stop what was started rather than leave daemons and echoes behind.
+  process.once('SIGINT', () => void Promise.allSettled(started.map((t) => t.stop())).then(() => process.exit(130)));
   const out: Record<string, unknown> = { benchmark: 'roundtrip', generated: new Date().toISOString(), quick: v.quick };
   try {
     execFileSync('protoc', [`--proto_path=${PROTO_DIR}`, `--python_out=${dir}`, join(PROTO_DIR, 'langevind.proto')]);
@@ -267,7 +269,10 @@ async function main(): Promise<void> {
     const runArgs = (a: string[]): string[] => a.filter((x) => !x.startsWith('node:'));
     const nodeArgs = (a: string[]): string[] => a.filter((x) => x.startsWith('node:')).flatMap((x) => (x === 'node:loop-probe' ? ['--import', LOOP_PROBE] : [x.slice(5)]));
     for (const name of names) {
-      const run = (extra: string[]) => (i: string, o: string): string[] => ['--model', modelPath, '--input', i, '--output', o, ...extra];
+      // An argument written in?QUERY is appended to the input URI (in?busypoll).
+      const run = (extra: string[]) => (i: string, o: string): string[] => [
+        '--model', modelPath, '--input', i + extra.filter((x) => x.startsWith('in?')).map((x) => x.slice(2)).join(''), '--output', o, ...extra.filter((x) => !x.startsWith('in?')),
+      ];
       if (name === 'daemon') started.push(await nodeTarget('daemon', run(daemonArgs)));
       // The README's advice for a rig: every thread of the daemon on one CPU (here the last).
       else if (name === 'daemon_pinned') started.push(await nodeTarget('daemon_pinned', run(['--cpus', String(cpus().length - 1), ...daemonArgs])));

@@ -14,7 +14,7 @@ export const VELOCITY_TOPIC = 'velocity';
 
 /** zmq+tcp://host:port or zmq+ipc:///path → the ZeroMQ address and direction. */
 export function zmqAddress(u: URL, defaultBind: boolean): { address: string; bind: boolean; params: Map<string, string> } {
-  const params = endpointParams(u, ['bind', 'connect', 'topic', 'hwm', 'queue']);
+  const params = endpointParams(u, ['bind', 'connect', 'topic', 'hwm', 'queue', 'busypoll']);
   if (params.has('bind') && params.has('connect')) throw new EndpointError(u.href, 'give ?bind or ?connect, not both');
   const bind = params.has('bind') ? true : params.has('connect') ? false : defaultBind;
   let address: string;
@@ -33,9 +33,11 @@ export function zmqAddress(u: URL, defaultBind: boolean): { address: string; bin
 export async function zmqSpikeSource(u: URL, ctx: EndpointContext): Promise<Observable<SpikeBin>> {
   const { address, bind, params } = zmqAddress(u, false);
   const topic = params.get('topic') || SPIKES_TOPIC;
-  const raw$ = await openZmqSource({ endpoint: address, bind, topic, receiveHighWaterMark: intParam(u, params, 'hwm', 1000), onReconnect: (reason, detail) => ctx.reconnected?.(reason, detail) });
+  const busyPoll = params.has('busypoll');
+  if (busyPoll && params.get('busypoll') !== '') throw new EndpointError(u.href, `busypoll takes no value (got "${params.get('busypoll')}")`);
+  const raw$ = await openZmqSource({ endpoint: address, bind, topic, busyPoll, receiveHighWaterMark: intParam(u, params, 'hwm', 1000), onReconnect: (reason, detail) => ctx.reconnected?.(reason, detail) });
   const topicBytes = Buffer.from(topic);
-  ctx.log.info('input open', { uri: u.href, address, bind, topic });
+  ctx.log.info('input open', { uri: u.href, address, bind, topic, ...(busyPoll ? { busy_poll: true } : {}) });
   return new Observable<SpikeBin>((subscriber) => {
     const reader = new SpikeBinReader();
     const bin = newSpikeBin();
@@ -66,6 +68,7 @@ export async function zmqSpikeSource(u: URL, ctx: EndpointContext): Promise<Obse
 
 export async function zmqDecodedSink(u: URL, ctx: EndpointContext): Promise<DecodedSink> {
   const { address, bind, params } = zmqAddress(u, true);
+  if (params.has('busypoll')) throw new EndpointError(u.href, 'busypoll is an input option (outputs never wait for messages)');
   const topic = params.get('topic') || VELOCITY_TOPIC;
   const log = ctx.log.child({ output: u.href });
   const pub = await ZmqPublisher.open({
