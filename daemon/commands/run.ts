@@ -62,6 +62,8 @@ export interface RunOptions {
 export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ summary: RunSummary; exitCode: number }> {
   const log = opts.log.child({ module: 'run' });
   const model = loadModel(cfg.model);
+  // Before any socket is open: a refused option must not leave one holding the process.
+  if (cfg.prewarmMs >= model.config.bin_ms) throw new RunConfigError(`--prewarm must be less than the bin width (${model.config.bin_ms} ms), got ${cfg.prewarmMs}`);
   const filter = new OnlineFilter(model, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
   if (cfg.hugePages && filter.backend === 'wasm') {
     const hp = adviseHugePages(filter.buffers[0].buffer as ArrayBuffer);
@@ -132,10 +134,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     opts.stopSignal?.then(() => finish({ code: 0, why: 'stop' }));
 
     const rec = recorder;
-    if (cfg.prewarmMs > 0) {
-      if (cfg.prewarmMs >= model.config.bin_ms) throw new RunConfigError(`--prewarm must be less than the bin width (${model.config.bin_ms} ms), got ${cfg.prewarmMs}`);
-      prewarm = new Prewarmer(filter.buffers, model.config.bin_ms, cfg.prewarmMs);
-    }
+    if (cfg.prewarmMs > 0) prewarm = new Prewarmer(filter.buffers, model.config.bin_ms, cfg.prewarmMs);
     const warm = prewarm;
     sub = source$
       .pipe(decode({
