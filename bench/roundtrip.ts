@@ -32,6 +32,7 @@ import { OnlineFilter } from '../model/filter.js';
 import { mulberry32, poisson } from '../model/init.js';
 import { loadModel } from '../model/model-file.js';
 import { roundSummary, summarize } from '../daemon/report/stats.js';
+import { adviseHugePages } from '../daemon/hugepages.js';
 import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -131,11 +132,13 @@ async function pyEchoTarget(pb2Dir: string): Promise<Target> {
 /**
  * `roundtrip.js --step MODEL --bins N`: the model's own step, one line of JSON (µs). `tight`: back
  * to back (how bench/step.ts measures it; the weights stay in cache); `paced`: one step per 20 ms
- * with the thread asleep in between, as the daemon steps (what that costs the step itself).
+ * with the thread asleep in between, as the daemon steps (what that costs the step itself). The
+ * memory is set up as the daemon sets it up (huge pages where available).
  */
 async function stepChild(modelPath: string, bins: number, pacedBins: number): Promise<void> {
   const model = loadModel(modelPath);
   const filter = new OnlineFilter(model);
+  adviseHugePages(filter.buffers[0].buffer as ArrayBuffer);
   const n = model.config.n_in;
   const rand = mulberry32(11);
   const counts = Array.from({ length: 64 }, () => Float64Array.from({ length: n }, () => poisson(rand, 0.3)));

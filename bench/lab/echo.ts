@@ -19,9 +19,12 @@
  *   delay     plain + 0.3 ms of busy-waiting between receive and send (a step's duration
  *             without its memory traffic)
  *
+ *   worker    step, on a worker thread (worker_threads) of its own; the main thread only waits
+ *
  * --cpus LIST pins every thread (daemon/affinity.ts), as `langevind run --cpus` does.
  */
 import { parseArgs } from 'node:util';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { Subscriber, XPublisher } from 'zeromq';
 import { parseCpuList, pinProcess } from '../../daemon/affinity.js';
 import { OnlineFilter } from '../../model/filter.js';
@@ -29,8 +32,17 @@ import { loadModel } from '../../model/model-file.js';
 import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../../streams/proto.js';
 
 const { values: v, positionals } = parseArgs({ options: { variant: { type: 'string', default: 'plain' }, model: { type: 'string' }, cpus: { type: 'string' } }, allowPositionals: true });
-if (v.cpus) pinProcess(parseCpuList(v.cpus));
-const variant = v.variant!;
+if (v.cpus && isMainThread) pinProcess(parseCpuList(v.cpus));
+/** performance.now() in ms on CLOCK_MONOTONIC's origin: a worker's performance.now() starts at the worker's start. */
+const originMs = (): number => Number(process.hrtime.bigint()) / 1e6 - performance.now();
+if (v.variant === 'worker' && isMainThread) {
+  const w = new Worker(new URL(import.meta.url), { argv: process.argv.slice(2), workerData: { mainOriginMs: originMs() } });
+  process.on('SIGINT', () => void w.terminate().then(() => process.exit(0)));
+  await new Promise(() => undefined);
+}
+// Stamps written as the main thread's performance.now(), which is what clock-probe.js logged.
+const shiftNs = isMainThread ? 0 : (originMs() - (workerData as { mainOriginMs: number }).mainOriginMs) * 1e6;
+const variant = v.variant === 'worker' ? 'step' : v.variant!;
 const [input, output] = positionals.map((p) => p.replace('zmq+', ''));
 const sub = new Subscriber({ receiveHighWaterMark: 1000, linger: 0 });
 const pub = new XPublisher({ sendHighWaterMark: 1000, sendTimeout: 0, linger: 0 });
@@ -89,7 +101,7 @@ const onMessage = (payload: Buffer | undefined, t: number): Promise<void> | unde
   dec.seq = bin.seq;
   dec.timestamp = bin.timestamp;
   dec.streamId = bin.streamId;
-  dec.receivedNs = t;
+  dec.receivedNs = t + shiftNs;
   if (filter) {
     const out = filter.step(bin.counts);
     dec.velocity[0] = out.velocity[0];
@@ -99,8 +111,8 @@ const onMessage = (payload: Buffer | undefined, t: number): Promise<void> | unde
     const until = performance.now() + 0.3;
     while (performance.now() < until);
   }
-  dec.decodedNs = performance.now() * 1e6;
-  dec.sentNs = performance.now() * 1e6;
+  dec.decodedNs = performance.now() * 1e6 + shiftNs;
+  dec.sentNs = performance.now() * 1e6 + shiftNs;
   frames[1] = Buffer.from(writer.encode(dec));
   const p = pub.send(frames);
   p.catch(() => undefined);
