@@ -3,7 +3,7 @@
  * x_t = A x_{t−1} + w (Q), counts y_t = C x_t + q (R), all fitted by least squares on the
  * training bins. Run causally over a block from the training mean state.
  */
-import { type Mat, mat } from './linear.js';
+import { type Mat, mat, ridgeSolve } from './linear.js';
 
 /** Least squares B = argmin ‖Y − X B‖² (+ tiny ridge for stability) for small p. */
 function lstsq(X: Float64Array, Y: Float64Array, n: number, p: number, k: number, ridge = 1e-6): Float64Array {
@@ -20,29 +20,8 @@ function lstsq(X: Float64Array, Y: Float64Array, n: number, p: number, k: number
   return solve(G, R, p, k);
 }
 
-/** Gaussian elimination with partial pivoting; A [p×p], B [p×k] → A⁻¹B. */
-export function solve(A0: Float64Array, B0: Float64Array, p: number, k: number): Float64Array {
-  const A = Float64Array.from(A0);
-  const B = Float64Array.from(B0);
-  for (let c = 0; c < p; c++) {
-    let piv = c;
-    for (let r = c + 1; r < p; r++) if (Math.abs(A[r * p + c]) > Math.abs(A[piv * p + c])) piv = r;
-    if (piv !== c) {
-      for (let j = 0; j < p; j++) [A[c * p + j], A[piv * p + j]] = [A[piv * p + j], A[c * p + j]];
-      for (let j = 0; j < k; j++) [B[c * k + j], B[piv * k + j]] = [B[piv * k + j], B[c * k + j]];
-    }
-    const d = A[c * p + c] || 1e-300;
-    for (let r = 0; r < p; r++) {
-      if (r === c) continue;
-      const f = A[r * p + c] / d;
-      if (f === 0) continue;
-      for (let j = c; j < p; j++) A[r * p + j] -= f * A[c * p + j];
-      for (let j = 0; j < k; j++) B[r * k + j] -= f * B[c * k + j];
-    }
-  }
-  for (let r = 0; r < p; r++) for (let j = 0; j < k; j++) B[r * k + j] /= A[r * p + r];
-  return B;
-}
+/** A⁻¹B for symmetric positive definite A [p×p], B [p×k] (every A here is a covariance or a Gram matrix). */
+const solve = (A: Float64Array, B: Float64Array, p: number, k: number): Float64Array => ridgeSolve(A, B, p, k, 0);
 
 const matmul = (A: Float64Array, B: Float64Array, n: number, m: number, k: number): Float64Array => {
   const C = new Float64Array(n * k);
@@ -68,6 +47,27 @@ export interface KalmanModel {
   /** Cᵀ R⁻¹ [s × n] and Cᵀ R⁻¹ C [s × s], precomputed for the information-form update. */
   CtRi: Float64Array; CtRiC: Float64Array;
   x0: Float64Array;
+}
+
+/**
+ * The observation model alone: C by least squares of counts on states (rows of X end with the
+ * constant 1), R the residual covariance, and the information-form products. ReFIT-KF refits
+ * only this part on relabelled closed-loop bins.
+ */
+export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: number, n: number): Pick<KalmanModel, 'C' | 'CtRi' | 'CtRiC'> {
+  const Ct = lstsq(X, Y, T, s, n); // [s × n]
+  const C = transpose(Ct, s, n); // [n × s]
+  const fitted = matmul(X, Ct, T, s, n);
+  const R = new Float64Array(n * n);
+  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
+    const ei = Y[t * n + i] - fitted[t * n + i];
+    if (ei === 0) continue;
+    for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
+  }
+  for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
+  const CtRi = transpose(solve(R, C, n, s), n, s); // (R⁻¹C)ᵀ = CᵀR⁻¹ (R symmetric)
+  const CtRiC = matmul(CtRi, C, s, n, s);
+  return { C, CtRi, CtRiC };
 }
 
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
@@ -96,18 +96,7 @@ export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): Ka
   for (let t = 0; t < Tp; t++) for (let i = 0; i < s; i++) for (let j = 0; j < s; j++)
     Q[i * s + j] += (Xn[t * s + i] - pred[t * s + i]) * (Xn[t * s + j] - pred[t * s + j]) / Tp;
   for (let i = 0; i < s; i++) Q[i * s + i] += 1e-9;
-  const Ct = lstsq(Float64Array.from(X), Float64Array.from(Y), T, s, n); // [s × n]
-  const C = transpose(Ct, s, n); // [n × s]
-  const fitted = matmul(Float64Array.from(X), Ct, T, s, n);
-  const R = new Float64Array(n * n);
-  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
-    const ei = Y[t * n + i] - fitted[t * n + i];
-    if (ei === 0) continue;
-    for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
-  }
-  for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
-  const CtRi = transpose(solve(R, C, n, s), n, s); // (R⁻¹C)ᵀ = CᵀR⁻¹ (R symmetric)
-  const CtRiC = matmul(CtRi, C, s, n, s);
+  const { C, CtRi, CtRiC } = fitObservation(Float64Array.from(X), Float64Array.from(Y), T, s, n);
   const x0 = new Float64Array(s);
   for (let t = 0; t < T; t++) for (let i = 0; i < s; i++) x0[i] += X[t * s + i] / T;
   return { s, n, A, Q, C, CtRi, CtRiC, x0 };

@@ -18,6 +18,8 @@ import { Prewarmer } from '../prewarm.js';
 import { adviseHugePages } from '../hugepages.js';
 import { parseRunArgs, RunConfigError, RUN_USAGE, type RunConfig } from '../run-config.js';
 
+export { RUN_USAGE as usage };
+
 /** What streams/recorder.ts provides; loaded only when --record is given. */
 interface RecorderLike {
   recordBin(bin: SpikeBin): void;
