@@ -19,10 +19,10 @@
  *   node dist/bench/roundtrip.js [--bins 3000] [--warmup 100] [--runs 1] [--targets daemon,pyecho,jsecho]
  *        [--daemon-args "…"] [--quick] [--out bench/results/roundtrip.json]
  *
- * Percentiles are nearest-rank (daemon/report/stats.ts). The machine is reported beside the
+ * Percentiles are nearest-rank (report/stats.ts). The machine is reported beside the
  * figures: on a shared VM they are indicative.
  */
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,9 +31,10 @@ import { parseArgs } from 'node:util';
 import { OnlineFilter } from '../model/filter.js';
 import { mulberry32, poisson } from '../model/init.js';
 import { loadModel } from '../model/model-file.js';
-import { roundSummary, summarize } from '../daemon/report/stats.js';
+import { roundSummary, summarize } from '../report/stats.js';
 import { adviseHugePages } from '../daemon/hugepages.js';
-import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
+import { CLI_PATH, CliProcess, REPO_ROOT } from '../harness/process.js';
+import { freePort } from '../harness/net.js';
 
 const PYTHON = '/usr/bin/python3';
 const PY_SIDE = join(REPO_ROOT, 'bench/roundtrip.py');
@@ -74,7 +75,7 @@ function missingPeer(): string | null {
   return null;
 }
 
-function clockOrigin(d: DaemonHandle): number {
+function clockOrigin(d: CliProcess): number {
   const rec = d.logs.find((r) => r.msg === 'clock');
   if (!rec) throw new Error('the target did not log its clock origin (bench/clock-probe.js not loaded?)');
   return rec.monotonic_origin_ns as number;
@@ -85,45 +86,35 @@ async function nodeTarget(name: string, argv: (input: string, output: string) =>
   const [pin, pout] = [await freePort(), await freePort()];
   const input = `zmq+tcp://127.0.0.1:${pin}`;
   const output = `zmq+tcp://127.0.0.1:${pout}`;
-  const d = await startDaemon(argv(input, output), { script, nodeArgs: ['--import', CLOCK_PROBE, ...nodeArgs], readyTimeoutMs: 60_000 });
+  const args = script ? argv(input, output) : ['run', ...argv(input, output)];
+  const d = await CliProcess.start(args, { script, nodeArgs: ['--import', CLOCK_PROBE, ...nodeArgs], readyTimeoutMs: 60_000 });
   return {
     name,
     pub: `tcp://127.0.0.1:${pin}`,
     sub: `tcp://127.0.0.1:${pout}`,
     originNs: clockOrigin(d),
     stop: async () => {
-      const { summary } = await d.stop();
+      await d.stop('SIGINT');
+      const summary = d.summary();
       const probe = d.logs.find((r) => r.msg === 'loop-probe');
       return probe ? { ...summary, loop_probe: probe } : summary;
     },
   };
 }
 
-/** The pyzmq echo, started like a daemon: resolves once it logs "ready". */
+/** The pyzmq echo, started like a daemon: ready once it logs "ready". */
 async function pyEchoTarget(pb2Dir: string): Promise<Target> {
   const [pin, pout] = [await freePort(), await freePort()];
   const pub = `tcp://127.0.0.1:${pin}`;
   const sub = `tcp://127.0.0.1:${pout}`;
-  const child: ChildProcess = spawn(PYTHON, [PY_SIDE, pb2Dir, 'echo', pub, sub], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`pyzmq echo not ready in 30 s: ${err}`)), 30_000);
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-      if (err.includes('"ready"')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`pyzmq echo exited (${code}): ${err}`)));
-  });
+  const p = await CliProcess.start([PY_SIDE, pb2Dir, 'echo', pub, sub], { executable: PYTHON, readyTimeoutMs: 30_000 });
   return {
     name: 'pyecho',
     pub,
     sub,
     originNs: 0,
     stop: async () => {
-      child.kill('SIGKILL');
+      p.kill();
       return undefined;
     },
   };

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { OnlineFilter } from '../../model/filter.js';
 import { mulberry32, poisson } from '../../model/init.js';
 import { loadModel } from '../../model/model-file.js';
-import { roundSummary, summarize } from '../../daemon/report/stats.js';
+import { roundSummary, summarize } from '../../report/stats.js';
 
 const { values: v, positionals } = parseArgs({ options: { modes: { type: 'string', default: 'tight,sleep:20,spin:20,sleep:2,sleep:5' }, bins: { type: 'string', default: '500' }, thp: { type: 'boolean', default: false } }, allowPositionals: true });
 const model = loadModel(positionals[0]);

@@ -15,7 +15,7 @@ import { initWeights } from '../../model/init.js';
 import { loadModel, makeModel, saveModel } from '../../model/model-file.js';
 import { syntheticCounts } from '../support/model.js';
 import { tempDir } from '../support/net.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { endpoint } from '../support/net.js';
 
 const tmp = tempDir('langevind-hugepages-floor-');

@@ -9,7 +9,7 @@ import { OnlineFilter } from '../../model/filter.js';
 import { Prewarmer } from '../../daemon/prewarm.js';
 import { parseRunArgs } from '../../daemon/run-config.js';
 import type { RunSummary } from '../../daemon/metrics.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';

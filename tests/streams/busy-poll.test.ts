@@ -12,7 +12,7 @@ import { silentLogger } from '../../daemon/log.js';
 import type { RunSummary } from '../../daemon/metrics.js';
 import { OnlineFilter } from '../../model/filter.js';
 import { spinUntilReadable } from '../../streams/zmq/busy-poll.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
