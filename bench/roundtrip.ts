@@ -281,7 +281,7 @@ async function main(): Promise<void> {
       else throw new Error(`unknown target "${name}" (daemon, pyecho, jsecho, lab:VARIANT, or a --variant name)`);
     }
     out.machine = { nproc: availableParallelism(), cpus: cpus().length, model: cpus()[0]?.model, ...versions() };
-    out.params = { bins, warmup, runs, bin_ms: 20, channels: 192, preset: 'M', targets: names, daemon_args: daemonArgs, schedule: 'targets in turns, each one bin per 20 ms, one round trip in flight' };
+    out.params = { bins, warmup, runs, bin_ms: 20, channels: 192, preset: 'M', targets: names, daemon_args: daemonArgs, variants: Object.fromEntries(variants), schedule: 'targets in turns, each one bin per 20 ms, one round trip in flight' };
     const results: Record<string, unknown>[] = [];
     for (let run = 0; run < runs; run++) {
       const load_before = readFileSync('/proc/loadavg', 'utf8').trim();

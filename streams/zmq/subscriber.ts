@@ -4,6 +4,7 @@
  * (watch.ts) re-establishes connections libzmq ends for good, so one bad message cannot make the
  * source deaf.
  */
+import { constants as osConstants } from 'node:os';
 import { Observable, defer, mergeAll } from 'rxjs';
 import { Subscriber as ZmqSub } from 'zeromq';
 import { monotonicNs } from '../types.js';
@@ -108,7 +109,8 @@ export async function openZmqSource(opts: ZmqSourceOptions): Promise<ZmqSource> 
           frames = await sock.receive();
         } catch (err) {
           if (closed || sock.closed) return;
-          if (busy && (err as { code?: string }).code === 'EAGAIN') continue;
+          // Nothing there after all (receiveTimeout 0 does not wait): spin again.
+          if (busy && (err as { errno?: number }).errno === osConstants.errno.EAGAIN) continue;
           const e = err as Error & { code?: string };
           subscriber.error(new ZmqError(e.code ?? 'EZMQ', `receive on ${opts.endpoint}: ${e.message}`));
           return;
