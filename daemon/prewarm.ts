@@ -13,8 +13,16 @@
  * it fires bin_ms − MS after the last bin, i.e. MS before the next one at a steady rate. A late
  * timer can delay a bin by at most one pass over the buffers (about as long as a cold step).
  */
+/** What a filter exposes for prewarming: OnlineFilter's buffers; nothing for the baselines. */
+export function buffersOf(filter: unknown): readonly ArrayBufferView[] {
+  const b = (filter as { buffers?: unknown }).buffers;
+  return Array.isArray(b) ? (b as ArrayBufferView[]) : [];
+}
+
 export class Prewarmer {
-  private readonly views: Int32Array[];
+  private views: Int32Array[] = [];
+  /** The buffer list the views were made from (they are remade when a hot swap brings another). */
+  private source: readonly ArrayBufferView[] | null = null;
   private readonly delayMs: number;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -23,9 +31,9 @@ export class Prewarmer {
   /** Passes made (tests and the summary read it). */
   passes = 0;
 
-  constructor(buffers: readonly ArrayBufferView[], binMs: number, leadMs: number) {
+  /** `buffers()`: what the next step will read (called at each pass: the filter may have been swapped). */
+  constructor(private readonly buffers: () => readonly ArrayBufferView[], binMs: number, leadMs: number) {
     if (!(leadMs > 0 && leadMs < binMs)) throw new RangeError(`prewarm lead must be between 0 and the bin width (${binMs} ms), got ${leadMs}`);
-    this.views = buffers.map((b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2));
     this.delayMs = binMs - leadMs;
   }
 
@@ -45,6 +53,11 @@ export class Prewarmer {
   }
 
   private readonly touch = (): void => {
+    const src = this.buffers();
+    if (src !== this.source) {
+      this.source = src;
+      this.views = src.map((b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2));
+    }
     let s = 0;
     const vs = this.views;
     // 16 words = 64 bytes, one cache line.

@@ -31,7 +31,7 @@ describe('Prewarmer', () => {
   it('makes one pass per bin, after the bin, over every buffer of the filter, and changes nothing', async () => {
     const warmed = new OnlineFilter(model);
     const plain = new OnlineFilter(model);
-    const w = new Prewarmer(warmed.buffers, 20, 15);
+    const w = new Prewarmer(() => warmed.buffers, 20, 15);
     try {
       assert.equal(w.passes, 0, 'no pass before the first bin');
       const counts = syntheticCounts(N, 6, 5);
@@ -64,12 +64,12 @@ describe('Prewarmer', () => {
   });
 
   it('refuses a lead outside (0, bin width)', () => {
-    assert.throws(() => new Prewarmer([], 20, 0), RangeError);
-    assert.throws(() => new Prewarmer([], 20, 20), /between 0 and the bin width \(20 ms\)/);
+    assert.throws(() => new Prewarmer(() => [], 20, 0), RangeError);
+    assert.throws(() => new Prewarmer(() => [], 20, 20), /between 0 and the bin width \(20 ms\)/);
   });
 
   it('is closed by close(): no pass after it', async () => {
-    const w = new Prewarmer(new OnlineFilter(model).buffers, 20, 15);
+    const w = new Prewarmer(() => new OnlineFilter(model).buffers, 20, 15);
     w.binDone();
     w.close();
     await new Promise((r) => setTimeout(r, 60));
@@ -109,7 +109,7 @@ describe('run --prewarm', () => {
       assert.deepEqual(c.received.map((d) => Array.from(d.velocity)), counts.map((x) => Array.from(f.step(x).velocity)));
       assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null });
       const { summary } = daemon.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_out, counts.length);
+      assert.equal(summary.bins_decoded, counts.length);
       assert.equal(summary.internal_errors, 0);
     } finally {
       c?.close();

@@ -66,7 +66,6 @@ describe('zmq input ?busypoll', () => {
     config: { n_in: 4, bin_ms: 20, velocity_labels: ['vel_x', 'vel_y'], channel_labels: ['a', 'b', 'c', 'd'] },
     modelId: 'test',
     log: silentLogger,
-    reject() {},
   };
 
   it('takes no value and is for inputs only', async () => {
@@ -100,7 +99,7 @@ describe('zmq input ?busypoll', () => {
       // SIGINT is handled while the input spins: the event loop is not starved.
       assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null });
       const { summary } = daemon.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_out, counts.length);
+      assert.equal(summary.bins_decoded, counts.length);
       assert.equal(summary.internal_errors, 0);
     } finally {
       c?.close();
