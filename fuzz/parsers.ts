@@ -149,7 +149,8 @@ function withHeader(bytes: Uint8Array, edit: (h: Record<string, unknown>) => voi
 const JSON_ODDITIES: unknown[] = [null, true, -1, 0, 1.5, 1e308, -0, 2 ** 53 + 2, '', 'x', '-1', 'NaN', [], [-1], [1, 2, 3], [0.5], {}, { a: 1 }, [2 ** 40, 2 ** 40]];
 
 function oddValue(g: Gen): unknown {
-  return g.chance(0.7) ? g.pick(JSON_ODDITIES) : g.text(24);
+  // A copy: a shared array set inside itself would make the case circular.
+  return g.chance(0.7) ? structuredClone(g.pick(JSON_ODDITIES)) : g.text(24);
 }
 
 /** Sets a random key (existing or new) of a JSON object to an odd value, or deletes one. */

@@ -75,3 +75,17 @@ test('inlet: reconnecting many times leaves no abort listeners behind (no MaxLis
     await rogue.close();
   }
 });
+
+test('model file: a dimension of 1e308 (an integer to JavaScript) is refused by name, not left to fail as a RangeError in the filter', async () => {
+  const { preset } = await import('../../model/config.js');
+  const { initWeights } = await import('../../model/init.js');
+  const { loadModel, modelToBytes } = await import('../../model/model-file.js');
+  const { OnlineFilter } = await import('../../model/filter.js');
+  const cfg = preset('S', { n_in: 8, n_out: 8, hidden: 8, latent: 8, ff: 16, window: 4 });
+  const weights = initWeights(cfg, 1);
+  // window does not shape any tensor, so the file is otherwise consistent.
+  const bytes = modelToBytes({ config: { ...cfg, window: 1e308 }, weights, metadata: {} });
+  assert.throws(() => new OnlineFilter(loadModel(bytes)), (e: Error & { code?: string }) => e.code === 'ECONFIG' && /window/.test(e.message));
+  const ok = loadModel(modelToBytes({ config: cfg, weights, metadata: {} }));
+  assert.equal(new OnlineFilter(ok).step(new Float32Array(8)).velocity.length, 2);
+});
