@@ -218,6 +218,8 @@ export interface ZmqFuzzOptions {
   kinds?: readonly ZmqKind[];
   /** Over-limit cases to send (each is followed by a recovery check); default 20. */
   overLimitCases?: number;
+  /** One daemon for every storm but the over-limit one (faster; per-kind rejects are then not split). */
+  shareDaemon?: boolean;
   log?: (m: string) => void;
 }
 
@@ -237,14 +239,21 @@ export async function fuzzZmqDaemon(opts: ZmqFuzzOptions): Promise<SurfaceResult
   const reader = new SpikeBinReader();
   const scratch = newSpikeBin();
   try {
-    for (const kind of [...kinds, ...(overLimit > 0 ? ['over_limit' as const] : [])]) {
+    const order = [...kinds, ...(overLimit > 0 ? ['over_limit' as const] : [])];
+    let shared: { run: DaemonRun; c: Ctx; maxSeq: number; sent: number } | undefined;
+    for (const [ki, kind] of order.entries()) {
       const n = kind === 'over_limit' ? overLimit : perKind;
-      const run = await startDaemon(model);
+      // The over-limit storm always gets its own daemon: libzmq drops the connection it arrives on.
+      const own = !opts.shareDaemon || kind === 'over_limit';
+      const st = !own && shared ? shared : { run: await startDaemon(model), c: { g: new Gen(0), seq: 1, writer: new SpikeBinWriter() } as Ctx, maxSeq: 0, sent: 0 };
+      if (!own) shared = st;
+      const last = own || ki === order.length - 1 || order[ki + 1] === 'over_limit';
+      const run = st.run;
+      const c = st.c;
       const storm: Record<string, unknown> = { cases: 0 };
       storms[kind] = storm;
-      const c: Ctx = { g: new Gen(0), seq: 1, writer: new SpikeBinWriter() };
-      let maxSeq = 0;
-      let sentMessages = 0;
+      let maxSeq = st.maxSeq;
+      let sentMessages = st.sent;
       let probesLost = 0;
       const internalLogs = (): number => run.daemon.logs.filter((l) => l.msg === 'bin processing failed' || l.msg === 'output failed' || l.level === 'error').length;
       const sendProbe = async (count: number, waitMs: number): Promise<number> => {
@@ -297,6 +306,12 @@ export async function fuzzZmqDaemon(opts: ZmqFuzzOptions): Promise<SurfaceResult
       } catch (err) {
         storm.error = (err as Error).message;
         t.validCheck(`${kind}: ${(err as Error).message}`, 1, 0);
+      }
+      st.maxSeq = maxSeq;
+      st.sent = sentMessages;
+      if (!last) {
+        log(`${kind}: ${storm.cases} cases, ${storm.valid_after ?? '?'} valid after (shared daemon)`);
+        continue;
       }
       const crashedEarly = run.daemon.child.exitCode !== null || run.daemon.child.signalCode !== null;
       const exit = await Promise.race([run.daemon.stop('SIGINT'), new Promise<null>((r) => setTimeout(() => r(null), 15000))]);
