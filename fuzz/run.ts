@@ -13,17 +13,19 @@ import { parseArgs } from 'node:util';
 import { fuzzConfig, fuzzModel, fuzzXdf, modelSources, xdfSources } from './parsers.js';
 import { fuzzLslInlet, fuzzLslParsers, fuzzLslTcp, fuzzLslUdp } from './lsl.js';
 import { fuzzZmqDaemon } from './zmq.js';
+import { fuzzLslDaemon } from './lsl-daemon.js';
 import type { SurfaceResult } from './tally.js';
 import { recordedXdf } from './recorded.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export const SURFACES = ['zmq', 'lsl_udp', 'lsl_tcp', 'lsl_inlet', 'lsl_parsers', 'xdf', 'model', 'config'] as const;
+export const SURFACES = ['zmq', 'lsl_daemon', 'lsl_udp', 'lsl_tcp', 'lsl_inlet', 'lsl_parsers', 'xdf', 'model', 'config'] as const;
 export type Surface = (typeof SURFACES)[number];
 
 export async function runSurface(s: Surface, cases: number, seed: number, log: (m: string) => void = () => undefined): Promise<SurfaceResult> {
   switch (s) {
     case 'zmq': return fuzzZmqDaemon({ cases, seed, log });
+    case 'lsl_daemon': return fuzzLslDaemon({ cases, seed, log });
     case 'lsl_udp': return fuzzLslUdp({ cases, seed });
     case 'lsl_tcp': return fuzzLslTcp({ cases, seed });
     case 'lsl_inlet': return fuzzLslInlet({ cases, seed });

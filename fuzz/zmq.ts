@@ -291,11 +291,8 @@ export async function fuzzZmqDaemon(opts: ZmqFuzzOptions): Promise<SurfaceResult
           }
           if ((i + 1) % BATCH === 0 || i === n - 1) {
             const ok = await sendProbe(1, 10000);
-            if (!ok) {
-              probesLost++;
-              t.validCheck(`${kind}: probe after case ${index}`, 1, 0);
-              if (probesLost >= 3) { storm.gave_up_after_case = i; break; }
-            }
+            t.validCheck(`${kind}: probe after case ${index}`, 1, ok);
+            if (!ok && ++probesLost >= 3) { storm.gave_up_after_case = i; break; }
           }
         }
         storm.storm_s = Math.round((performance.now() - t0) / 100) / 10;

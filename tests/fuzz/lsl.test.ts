@@ -19,3 +19,9 @@ test('lsl_inlet: 1000 lying fullinfos, feed headers, test patterns and samples f
 test('lsl_parsers: 1500 queries, stream infos, samples and lsl_api.cfg files; refused only with LslError / named errors', async () => {
   assertClean(await fuzzLslParsers({ cases: 1500, seed: 15 }), 1500, ['query', 'stream_info', 'sample_110', 'sample_100', 'archive_string', 'lsl_api_cfg']);
 });
+
+test('lsl_daemon: 1000 samples with NaN / negative / huge counts and NaN / infinite / far-off timestamps into a running daemon; it keeps decoding completely', async () => {
+  const { fuzzLslDaemon, LSL_DAEMON_KINDS } = await import('../../fuzz/lsl-daemon.js');
+  const r = await fuzzLslDaemon({ cases: 1000, seed: 19 });
+  assertClean(r, 1000, LSL_DAEMON_KINDS);
+});

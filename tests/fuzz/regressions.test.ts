@@ -89,3 +89,19 @@ test('model file: a dimension of 1e308 (an integer to JavaScript) is refused by 
   const ok = loadModel(modelToBytes({ config: cfg, weights, metadata: {} }));
   assert.equal(new OnlineFilter(ok).step(new Float32Array(8)).velocity.length, 2);
 });
+
+test('LSL input: a sample stamped NaN, Infinity or 1e300 does not stop seq from advancing (every later bin was a duplicate)', async () => {
+  const { BinSequencer } = await import('../../streams/lsl/endpoint.js');
+  for (const bad of [Infinity, NaN, -Infinity, 1e300, 1e12]) {
+    const s = new BinSequencer(0.02);
+    const seqs: number[] = [];
+    for (let k = 0; k < 5; k++) seqs.push(s.next(100 + k * 0.02));
+    seqs.push(s.next(bad));
+    for (let k = 6; k < 12; k++) seqs.push(s.next(100 + k * 0.02));
+    for (let k = 1; k < seqs.length; k++) assert.ok(seqs[k] > seqs[k - 1] && seqs[k] < 2 ** 53, `stamp ${bad}: seqs ${seqs.join(' ')}`);
+  }
+  // A real gap is still a gap.
+  const s = new BinSequencer(0.02);
+  s.next(100);
+  assert.equal(s.next(100.1), 5);
+});
