@@ -231,7 +231,8 @@ export async function fuzzZmqDaemon(opts: ZmqFuzzOptions): Promise<SurfaceResult
   writeFileSync(model, modelSources()[0].bytes);
   const kinds = (opts.kinds ?? ZMQ_KINDS).filter((k) => k !== 'over_limit');
   const overLimit = (opts.kinds ?? ZMQ_KINDS).includes('over_limit') ? opts.overLimitCases ?? 20 : 0;
-  const perKind = Math.ceil(Math.max(0, opts.cases - overLimit) / kinds.length);
+  // Every kind but over-limit gets its share of the full count, so the surface reaches `cases` without it.
+  const perKind = Math.ceil(opts.cases / kinds.length);
   const storms: Record<string, unknown> = {};
   t.result.notes.storms = storms;
   t.result.notes.model = { n_in: N_IN, stream_id: STREAM, batch: BATCH, valid_after: VALID_AFTER };
