@@ -40,6 +40,8 @@ export interface EndpointContext {
    * records it with `raw` (the message's frames as received) when recording.
    */
   reject(kind: RejectKind, detail: string, raw?: readonly Uint8Array[]): void;
+  /** A source re-established a connection its transport had ended (streams/zmq/watch.ts reasons); counted and logged, rate-limited. */
+  reconnected?(reason: string, detail: string): void;
 }
 
 /** Where decodes go. next() is called on the real-time path: synchronous, never blocks, never throws on a slow peer. */

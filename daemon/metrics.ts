@@ -29,6 +29,8 @@ export interface RunSummary {
   /** Filter resets: gap policy `reset`, a gap beyond max_gap, or a source restart. */
   resets: number;
   restarts: number;
+  /** Input connections re-established after the transport ended them, by reason. */
+  input_reconnects: Record<string, number>;
   duplicates: number;
   reordered: number;
   rejects: Record<RejectKind, number>;
@@ -51,6 +53,7 @@ export class Metrics {
   resets = 0;
   restarts = 0;
   internalErrors = 0;
+  readonly reconnects: Record<string, number> = {};
   readonly rejects: Record<RejectKind, number> = Object.fromEntries(REJECT_KINDS.map((k) => [k, 0])) as Record<RejectKind, number>;
   readonly latency: Record<Stage, Histogram> = {
     receive_to_decoded: new Histogram(),
@@ -92,6 +95,7 @@ export class Metrics {
       filled_bins: this.filledBins,
       resets: this.resets,
       restarts: this.restarts,
+      input_reconnects: { ...this.reconnects },
       duplicates: this.rejects.duplicate,
       reordered: this.rejects.reordered,
       rejects: { ...this.rejects },
@@ -128,6 +132,7 @@ export function formatSummary(s: RunSummary): string {
   const lines = [
     `bins in ${s.bins_in}, out ${s.bins_out}; gaps ${s.gaps} (${s.gap_bins} bins missing, ${s.filled_bins} filled), duplicates ${s.duplicates}, reordered ${s.reordered}, resets ${s.resets}`,
     `rejects: ${rej}; dropped on output ${s.dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}`,
+    ...(Object.keys(s.input_reconnects).length ? [`input reconnects: ${Object.entries(s.input_reconnects).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
     `latency (µs)         p50      p99    p99.9      max`,
   ];
   for (const [k, h] of Object.entries(s.latency_us)) {

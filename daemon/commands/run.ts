@@ -64,6 +64,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
+  const reconnectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   let recorder: RecorderLike | undefined;
   const ctx: EndpointContext = {
     config: { n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity_labels: model.config.velocity_labels, channel_labels: model.config.channel_labels },
@@ -74,6 +75,10 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       metrics.rejects[kind]++;
       rejectLog.warn(kind, 'input rejected', () => ({ detail }));
       recorder?.recordReject({ kind, detail, receivedNs: monotonicNs(), raw });
+    },
+    reconnected(reason, detail) {
+      metrics.reconnects[reason] = (metrics.reconnects[reason] ?? 0) + 1;
+      reconnectLog.warn(reason, 'input reconnected', () => ({ detail }));
     },
   };
 

@@ -33,7 +33,7 @@ export function zmqAddress(u: URL, defaultBind: boolean): { address: string; bin
 export async function zmqSpikeSource(u: URL, ctx: EndpointContext): Promise<Observable<SpikeBin>> {
   const { address, bind, params } = zmqAddress(u, false);
   const topic = params.get('topic') || SPIKES_TOPIC;
-  const raw$ = await openZmqSource({ endpoint: address, bind, topic, receiveHighWaterMark: intParam(u, params, 'hwm', 1000) });
+  const raw$ = await openZmqSource({ endpoint: address, bind, topic, receiveHighWaterMark: intParam(u, params, 'hwm', 1000), onReconnect: (reason, detail) => ctx.reconnected?.(reason, detail) });
   const topicBytes = Buffer.from(topic);
   ctx.log.info('input open', { uri: u.href, address, bind, topic });
   return new Observable<SpikeBin>((subscriber) => {

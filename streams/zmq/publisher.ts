@@ -10,6 +10,7 @@
 import { XPublisher } from 'zeromq';
 import { ZmqError } from './subscriber.js';
 import { bindWhenFree } from './bind.js';
+import { ConnectionWatch, type ReconnectReason, type WatchStats } from './watch.js';
 
 export interface ZmqPublisherOptions {
   endpoint: string;
@@ -25,6 +26,12 @@ export interface ZmqPublisherOptions {
   lingerMs?: number;
   /** Called on (un)subscription by a consumer; runs off the real-time path. */
   onSubscription?: (subscribed: boolean, topic: string) => void;
+  /**
+   * A connection to a consumer was re-established after libzmq ended it (see watch.ts). Only a
+   * connecting publisher (bind: false) has anything to re-establish; a bound one's consumers
+   * reconnect by themselves and are counted here when they do.
+   */
+  onReconnect?: (reason: ReconnectReason, detail: string) => void;
 }
 
 /**
@@ -48,7 +55,7 @@ export class ZmqPublisher {
   private drainWaiter: (() => void) | null = null;
   private lastError: Error | null = null;
 
-  private constructor(private readonly sock: XPublisher, private readonly opts: ZmqPublisherOptions) {
+  private constructor(private readonly sock: XPublisher, private readonly opts: ZmqPublisherOptions, private readonly watch: ConnectionWatch) {
     this.topic = Buffer.from(opts.topic);
     this.frames = [this.topic, this.topic];
     const q = opts.queue ?? 64;
@@ -67,15 +74,17 @@ export class ZmqPublisher {
       linger: opts.lingerMs ?? 500,
     });
     sock.verbosity = 'allSubs';
+    const watch = new ConnectionWatch(sock, { endpoint: opts.endpoint, bind: opts.bind !== false, onReconnect: opts.onReconnect });
     try {
       if (opts.bind === false) sock.connect(opts.endpoint);
       else await bindWhenFree(sock, opts.endpoint);
     } catch (err) {
+      watch.close();
       sock.close();
       const e = err as Error & { code?: string };
       throw new ZmqError(e.code ?? 'EZMQ', `cannot ${opts.bind === false ? 'connect' : 'bind'} ${opts.endpoint}: ${e.message}`);
     }
-    const pub = new ZmqPublisher(sock, opts);
+    const pub = new ZmqPublisher(sock, opts, watch);
     void pub.watchSubscriptions();
     return pub;
   }
@@ -105,6 +114,11 @@ export class ZmqPublisher {
     return { sent: this.sent, dropped: this.dropped, queued: this.size, lastError: this.lastError?.message ?? null };
   }
 
+  /** Consumers connected now and connections re-established, by reason (watch.ts). */
+  connectionStats(): WatchStats {
+    return this.watch.stats();
+  }
+
   /** Waits (at most lingerMs) for the queue to drain, then closes the socket (ZeroMQ lingers too). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -120,6 +134,7 @@ export class ZmqPublisher {
     this.closed = true;
     this.dropped += this.size;
     this.size = 0;
+    this.watch.close();
     this.sock.close();
   }
 

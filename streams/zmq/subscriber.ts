@@ -1,11 +1,17 @@
 /**
  * ZeroMQ SUB as an Observable of raw two-frame messages. The socket lives exactly as long as the
- * subscription: unsubscribing closes it and ends the receive loop quietly.
+ * subscription: unsubscribing closes it and ends the receive loop quietly. A ConnectionWatch
+ * (watch.ts) re-establishes connections libzmq ends for good, so one bad message cannot make the
+ * source deaf.
  */
 import { Observable, defer, mergeAll } from 'rxjs';
 import { Subscriber as ZmqSub } from 'zeromq';
 import { monotonicNs } from '../types.js';
 import { bindWhenFree } from './bind.js';
+import { ConnectionWatch, type ReconnectReason, type WatchStats } from './watch.js';
+
+export type { ReconnectReason } from './watch.js';
+export { RECONNECT_REASONS } from './watch.js';
 
 export class ZmqError extends Error {
   constructor(readonly code: string, message: string) {
@@ -38,7 +44,19 @@ export interface ZmqSourceOptions {
    * disconnects a peer that sends more, before anything is allocated for it.
    */
   maxMessageSize?: number;
+  /**
+   * A connection was re-established, or its re-establishment forced, after libzmq ended it:
+   * 'protocol' (ended without a retry, e.g. a message over maxMessageSize), 'handshake' (ZMTP
+   * handshake failed), 'peer_gone' (the peer left and came back). Called from the socket monitor,
+   * never on the receive path.
+   */
+  onReconnect?: (reason: ReconnectReason, detail: string) => void;
 }
+
+export type ZmqSourceStats = WatchStats;
+
+/** The source's messages, plus what its connection watch has counted so far. */
+export type ZmqSource = Observable<RawMessage> & { stats(): ZmqSourceStats };
 
 const EMPTY = Buffer.alloc(0);
 
@@ -51,20 +69,23 @@ function checkOptions(o: ZmqSourceOptions): void {
  * Opens the socket and binds or connects it; the returned Observable (subscribe once) emits every
  * message. Resolves once bound, so a caller can announce readiness.
  */
-export async function openZmqSource(opts: ZmqSourceOptions): Promise<Observable<RawMessage>> {
+export async function openZmqSource(opts: ZmqSourceOptions): Promise<ZmqSource> {
   checkOptions(opts);
   const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0, maxMessageSize: opts.maxMessageSize ?? 1 << 20 });
   sock.subscribe(opts.topic ?? 'spikes');
+  // Before bind/connect, so the first connection's events are seen too.
+  const watch = new ConnectionWatch(sock, { endpoint: opts.endpoint, bind: opts.bind === true, onReconnect: opts.onReconnect });
   try {
     if (opts.bind) await bindWhenFree(sock, opts.endpoint);
     else sock.connect(opts.endpoint);
   } catch (err) {
+    watch.close();
     sock.close();
     const e = err as Error & { code?: string };
     throw new ZmqError(e.code ?? 'EZMQ', `cannot ${opts.bind ? 'bind' : 'connect'} ${opts.endpoint}: ${e.message}`);
   }
   let used = false;
-  return new Observable<RawMessage>((subscriber) => {
+  const source = new Observable<RawMessage>((subscriber) => {
     if (used) {
       subscriber.error(new ZmqError('EZMQUSED', `${opts.endpoint}: this source was already subscribed`));
       return;
@@ -92,9 +113,11 @@ export async function openZmqSource(opts: ZmqSourceOptions): Promise<Observable<
     })();
     return () => {
       closed = true;
+      watch.close();
       sock.close();
     };
   });
+  return Object.assign(source, { stats: () => watch.stats() });
 }
 
 /** Cold form: the socket is created on subscribe and closed on unsubscribe. */

@@ -41,6 +41,8 @@ export class RigPublisher {
 /** A task computer: connects a SUB to the daemon's output and collects Decoded messages (copied). */
 export class DecodedCollector {
   readonly received: Decoded[] = [];
+  /** process.hrtime (CLOCK_MONOTONIC) in ns when each of `received` arrived. */
+  readonly arrivedNs: number[] = [];
   private readonly reader = new DecodedReader();
   private waiters: Array<{ n: number; resolve: () => void }> = [];
   private readonly sock = new Subscriber({ linger: 0 });
@@ -56,6 +58,7 @@ export class DecodedCollector {
           if (err) throw new Error(err);
           d.velocity = Float32Array.from(d.velocity);
           this.received.push(d);
+          this.arrivedNs.push(Number(process.hrtime.bigint()));
           this.waiters = this.waiters.filter((w) => (this.received.length >= w.n ? (w.resolve(), false) : true));
         }
       } catch {
