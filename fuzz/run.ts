@@ -24,7 +24,7 @@ export type Surface = (typeof SURFACES)[number];
 
 export async function runSurface(s: Surface, cases: number, seed: number, log: (m: string) => void = () => undefined): Promise<SurfaceResult> {
   switch (s) {
-    case 'zmq': return fuzzZmqDaemon({ cases, seed, log });
+    case 'zmq': return fuzzZmqDaemon({ cases, seed, log, overLimitCases: Math.min(200, Math.ceil(cases / 500)) });
     case 'lsl_daemon': return fuzzLslDaemon({ cases, seed, log });
     case 'lsl_udp': return fuzzLslUdp({ cases, seed });
     case 'lsl_tcp': return fuzzLslTcp({ cases, seed });

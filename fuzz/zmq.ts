@@ -283,7 +283,7 @@ export async function fuzzZmqDaemon(opts: ZmqFuzzOptions): Promise<SurfaceResult
             // libzmq drops the connection on these; does decoding resume, and when?
             const r0 = Date.now();
             let ok = 0;
-            while (ok === 0 && Date.now() - r0 < 3000) ok = await sendProbe(1, 200);
+            while (ok === 0 && Date.now() - r0 < 3000) ok = await sendProbe(1, 50);
             const ms = Date.now() - r0;
             t.outcome(ok ? 'over_limit:recovered' : 'over_limit:deaf');
             (storm.recovery_ms ??= [] as number[]) && (storm.recovery_ms as number[]).push(ok ? ms : -1);
