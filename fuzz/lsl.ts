@@ -422,8 +422,9 @@ export async function fuzzLslInlet(opts: LslFuzzOptions): Promise<SurfaceResult>
         if (c.expect > 0) await until(() => samples - before >= c.expect, 500);
         const got = samples - before;
         if (c.expect >= 0) {
-          if (got !== c.expect) t.validCheck(`${c.kind} case ${i}: well-framed samples delivered`, c.expect, got);
-          t.outcome(got === c.expect ? 'delivered_exactly' : 'delivered_wrong');
+          // A random tail can itself frame as samples, so more is possible; fewer is a loss.
+          if (got < c.expect) t.validCheck(`${c.kind} case ${i}: well-framed samples delivered`, c.expect, got);
+          t.outcome(got === c.expect ? 'delivered_exactly' : got > c.expect ? 'delivered_plus_tail' : 'delivered_too_few');
         } else t.outcome(got > 0 ? 'delivered_some' : 'delivered_none');
         if ((i + 1) % storm === 0 || i === opts.cases - 1) {
           // An honest feed of 50 samples arrives completely.
