@@ -105,3 +105,13 @@ test('LSL input: a sample stamped NaN, Infinity or 1e300 does not stop seq from 
   s.next(100);
   assert.equal(s.next(100.1), 5);
 });
+
+test('validate: a bin_ms of NaN is refused like any other wrong bin width (it was accepted)', async () => {
+  const { BinValidator } = await import('../../daemon/validate.js');
+  const v = new BinValidator({ nIn: 2, binMs: 20 });
+  const bin = (seq: number, binMs: number) => ({ seq, timestamp: 0, counts: [1, 2], binMs, streamId: '', receivedNs: 0 });
+  assert.equal(v.check(bin(1, 20)), null);
+  assert.equal(v.check(bin(2, NaN)), 'bin_ms');
+  assert.equal(v.check(bin(3, 0)), null); // 0: not stated
+  assert.equal(v.check(bin(4, 20.5)), 'bin_ms');
+});
