@@ -39,8 +39,9 @@ import { monotonicNs } from '../streams/types.js';
 import { writeXdf } from '../streams/xdf/writer.js';
 import { parseCpuList, pinProcess } from '../daemon/affinity.js';
 import { measureFloor } from './floor.js';
-import { CLI_PATH, REPO_ROOT, freePort, startDaemon, type DaemonHandle } from '../daemon/commands/demo.js';
-import type { ReplayReport } from '../daemon/report/replay-report.js';
+import { CLI_PATH, CliProcess, REPO_ROOT } from '../harness/process.js';
+import { freePort } from '../harness/net.js';
+import type { ReplayReport } from '../report/replay.js';
 
 const PROBE = pathToFileURL(fileURLToPath(new URL('./heap-probe.js', import.meta.url))).href;
 const SELF = fileURLToPath(import.meta.url);
@@ -109,7 +110,7 @@ function replayProcess(args: string[], timeoutMs: number): Promise<ReplayReport>
   });
 }
 
-async function heapProbe(d: DaemonHandle): Promise<Record<string, number>> {
+async function heapProbe(d: CliProcess): Promise<Record<string, number>> {
   const before = d.logs.length;
   d.child.kill('SIGUSR2');
   for (let i = 0; i < 200; i++) {
@@ -143,15 +144,14 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
   process.stderr.write(`e2e ${o.name}: n_in ${o.cfg.n_in}, ${o.cfg.bin_ms} ms bins, ${o.bins} bins at speed ${o.speed}${pinning}\n`);
   const cpuArgs = o.daemonCpus ? ['--cpus', o.daemonCpus] : [];
   const daemon = o.echo
-    ? await startDaemon(['--echo', input, output, ...cpuArgs], { script: SELF, readyTimeoutMs: 60_000 })
-    : await startDaemon(['--model', model, '--input', input, '--output', output, '--status-interval', '0', ...cpuArgs], {
+    ? await CliProcess.start(['--echo', input, output, ...cpuArgs], { script: SELF, readyTimeoutMs: 60_000 })
+    : await CliProcess.start(['run', '--model', model, '--input', input, '--output', output, '--status-interval', '0', ...cpuArgs], {
       nodeArgs: ['--expose-gc', '--import', PROBE],
       readyTimeoutMs: 60_000,
     });
   let replay: ReplayReport;
   let heap: PhaseResult['heap'];
-  let stopped!: Awaited<ReturnType<DaemonHandle['stop']>>;
-  try {
+    try {
     const before = o.heap ? await heapProbe(daemon) : undefined;
     const expectedMs = o.speed === 'max' ? o.bins * 5 : (o.bins * o.cfg.bin_ms) / Number(o.speed);
     const args = [rec, '--to', input, '--from', output, '--speed', o.speed, '--bins', String(o.bins)];
@@ -170,14 +170,14 @@ async function phase(dir: string, o: { name: string; cfg: ModelConfig; recording
       heap = { before, mid, after, growth_bytes: after.heap_used - before.heap_used, steady_growth_bytes: mid ? after.heap_used - mid.heap_used : undefined };
     }
   } finally {
-    stopped = await daemon.stop();
+    await daemon.stop();
   }
   const r = replay;
   process.stderr.write(`  sent ${r.sent} received ${r.received} lost ${r.lost} late ${r.late}; latency ms p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} p99.9 ${r.latencyMs.p999} max ${r.latencyMs.max}; ${r.binsPerS} bins/s${heap ? `; heap ${(heap.before.heap_used / 2 ** 20).toFixed(2)} → ${heap.mid ? (heap.mid.heap_used / 2 ** 20).toFixed(2) + ' → ' : ''}${(heap.after.heap_used / 2 ** 20).toFixed(2)} MiB` : ''}\n`);
   return {
     params: { daemon_cpus: o.daemonCpus ?? null, replay_cpus: o.replayCpus ?? null, n_in: o.cfg.n_in, hidden: o.cfg.hidden, latent: o.cfg.latent, window: o.cfg.window, ff: o.cfg.ff, bin_ms: o.cfg.bin_ms, bins: o.bins, recording_bins: Math.min(o.recordingBins, o.bins), speed: o.speed },
     replay: r,
-    daemon: stopped.summary,
+    daemon: daemon.summary(),
     heap,
   };
 }

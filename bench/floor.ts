@@ -20,7 +20,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseCpuList, pinProcess } from '../daemon/affinity.js';
-import { roundSummary, summarize } from '../daemon/report/stats.js';
+import { roundSummary, summarize } from '../report/stats.js';
 import { pace } from '../streams/replay.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(stallProbe(Number(v.stall))) + '\n');
     return;
   }
-  const { freePort } = await import('../daemon/commands/demo.js');
+  const { freePort } = await import('../harness/net.js');
   const r = await measureFloor({ bins, binMs, stallSeconds: Number(v.seconds), ports: [await freePort(), await freePort()], aCpus: v['a-cpus'], bCpus: v['b-cpus'] });
   process.stdout.write(JSON.stringify(r, null, 2) + '\n');
 }

@@ -18,6 +18,7 @@ import type { KernelFactory } from '../model/kernels.js';
 import { tsKernels } from '../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../model/kernels-wasm.js';
 import { mulberry32 as rng } from '../model/init.js';
+import { percentileSorted } from '../report/stats.js';
 
 interface Shape {
   name: string;
@@ -55,7 +56,7 @@ interface Stats {
 
 function stats(ns: Float64Array, cpuUs: number): Stats {
   const s = Float64Array.from(ns).sort();
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] / 1e3;
+  const q = (p: number) => percentileSorted(s, p * 100) / 1e3;
   const mean = s.reduce((a, v) => a + v, 0) / s.length / 1e3;
   const r = (v: number) => Math.round(v * 10) / 10;
   return { bins: s.length, min_us: r(s[0] / 1e3), p50_us: r(q(0.5)), p99_us: r(q(0.99)), p999_us: r(q(0.999)), max_us: r(s[s.length - 1] / 1e3), mean_us: r(mean), cpu_us: r(cpuUs) };

@@ -16,13 +16,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { preset } from '../model/config.js';
 import { initWeights } from '../model/init.js';
 import { makeModel, saveModel } from '../model/model-file.js';
-import { LiblslPeer, testConfigPath } from '../tests/lsl/support/liblsl.js';
+import { LiblslPeer, testConfigPath } from '../harness/liblsl.js';
+import { CliProcess } from '../harness/process.js';
 import { localClock } from '../streams/lsl/clock.js';
+import { percentileSorted } from '../report/stats.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -35,43 +36,15 @@ const count = Math.round(minutes * 60 * RATE);
 
 const cfgPath = testConfigPath();
 process.env.LSLAPICFG = cfgPath;
-const cli = fileURLToPath(new URL('../daemon/cli.js', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
 type Rec = { ts: number[]; at: number[] };
 
 function pct(xs: number[]): { n: number; p50: number; p99: number; p999: number; max: number; mean: number } {
   const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number): number => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
+  const q = (p: number): number => percentileSorted(s, p * 100);
   const r3 = (x: number): number => Math.round(x * 1000) / 1000;
   return { n: s.length, p50: r3(q(0.5)), p99: r3(q(0.99)), p999: r3(q(0.999)), max: r3(s[s.length - 1] ?? NaN), mean: r3(s.reduce((a, b) => a + b, 0) / (s.length || 1)) };
-}
-
-function startDaemon(model: string, input: string, output: string) {
-  const child = spawn(process.execPath, [cli, 'run', '--model', model, '--input', `lsl://name=${input}`, '--output', `lsl://name=${output}`], {
-    env: { ...process.env, LSLAPICFG: cfgPath }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-    for (const w of [...waiters]) if (w.re.test(stderr)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  });
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  return {
-    child, exited,
-    get stderr() { return stderr; },
-    get stdout() { return stdout; },
-    waitFor(re: RegExp, ms = 30000): Promise<void> {
-      if (re.test(stderr)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`daemon: no ${re} within ${ms} ms; stderr:\n${stderr.slice(-2000)}`)), ms);
-        waiters.push({ re, resolve: () => { clearTimeout(t); resolve(); } });
-      });
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -84,11 +57,11 @@ async function main(): Promise<void> {
   const sourceId = `bench-rig-${process.pid}`;
   const peers: LiblslPeer[] = [];
   const peer = async (): Promise<LiblslPeer> => { const p = new LiblslPeer(); peers.push(p); await p.ready; return p; };
-  const daemon = startDaemon(modelPath, input, output);
+  const daemon = new CliProcess(['run', '--model', modelPath, '--input', `lsl://name=${input}`, '--output', `lsl://name=${output}`], { env: { LSLAPICFG: cfgPath } });
   try {
     let rig = await peer();
     let out = await rig.request<{ id: number }>({ op: 'outlet', name: input, type: 'SpikeCounts', source_id: sourceId, format: 'int16', channels: N, srate: RATE, bin_ms: BIN_MS });
-    await daemon.waitFor(/lsl input connected/);
+    await daemon.waitLog((l) => /lsl input connected/.test(l.msg), 30_000);
     const task = await peer();
     const base = await peer();
     const ti = await task.request<{ id: number }>({ op: 'inlet', prop: 'name', value: output, timeout: 20, max_buflen: 10 });
@@ -140,10 +113,8 @@ async function main(): Promise<void> {
     } : { error: 'no velocity after the restart' };
     process.stderr.write(`recovery ${JSON.stringify(recovery)}\n`);
 
-    daemon.child.kill('SIGINT');
-    await daemon.exited;
-    const summaryLine = daemon.stdout.trim().split('\n').pop() ?? '{}';
-    const summary = (JSON.parse(summaryLine) as { summary?: Record<string, unknown> }).summary ?? {};
+    await daemon.stop('SIGINT');
+    const summary = daemon.summary() ?? {};
     const result = {
       bench: 'lsl',
       when: new Date().toISOString(),
@@ -164,7 +135,7 @@ async function main(): Promise<void> {
     writeFileSync(join(resultsDir, 'lsl.json'), JSON.stringify(result, null, 2) + '\n');
     process.stderr.write(`daemon: ${JSON.stringify(result.daemon_summary)}\nwrote bench/results/lsl.json\n`);
   } finally {
-    daemon.child.kill('SIGKILL');
+    daemon.kill();
     await Promise.allSettled(peers.map((p) => p.quit()));
     rmSync(dir, { recursive: true, force: true });
   }

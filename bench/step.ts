@@ -35,6 +35,7 @@ import { tsKernels } from '../model/kernels-ts.js';
 import { wasmKernels, wasmKernelsAvailable } from '../model/kernels-wasm.js';
 import { makeModel } from '../model/model-file.js';
 import { parameterCount } from '../model/tensors.js';
+import { percentileSorted } from '../report/stats.js';
 
 interface Result {
   preset: PresetName;
@@ -66,7 +67,7 @@ const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 function percentiles(lat: Float64Array): Pick<Result, 'p50_us' | 'p99_us' | 'p999_us' | 'max_us' | 'mean_us'> {
   const s = Float64Array.from(lat).sort();
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] * 1e3;
+  const q = (p: number): number => percentileSorted(s, p * 100) * 1e3;
   let sum = 0;
   for (let i = 0; i < s.length; i++) sum += s[i];
   return { p50_us: round1(q(0.5)), p99_us: round1(q(0.99)), p999_us: round1(q(0.999)), max_us: round1(s[s.length - 1] * 1e3), mean_us: round1((sum / s.length) * 1e3) };

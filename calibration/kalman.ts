@@ -3,7 +3,7 @@
  * x_t = A x_{t−1} + w (Q), counts y_t = C x_t + q (R), all fitted by least squares on the
  * training bins. Run causally over a block from the training mean state.
  */
-import { type Mat, mat } from './linear.js';
+import { type Mat, mat, ridgeSolve } from './linear.js';
 
 /** Least squares B = argmin ‖Y − X B‖² (+ tiny ridge for stability) for small p. */
 function lstsq(X: Float64Array, Y: Float64Array, n: number, p: number, k: number, ridge = 1e-6): Float64Array {
@@ -20,29 +20,8 @@ function lstsq(X: Float64Array, Y: Float64Array, n: number, p: number, k: number
   return solve(G, R, p, k);
 }
 
-/** Gaussian elimination with partial pivoting; A [p×p], B [p×k] → A⁻¹B. */
-export function solve(A0: Float64Array, B0: Float64Array, p: number, k: number): Float64Array {
-  const A = Float64Array.from(A0);
-  const B = Float64Array.from(B0);
-  for (let c = 0; c < p; c++) {
-    let piv = c;
-    for (let r = c + 1; r < p; r++) if (Math.abs(A[r * p + c]) > Math.abs(A[piv * p + c])) piv = r;
-    if (piv !== c) {
-      for (let j = 0; j < p; j++) [A[c * p + j], A[piv * p + j]] = [A[piv * p + j], A[c * p + j]];
-      for (let j = 0; j < k; j++) [B[c * k + j], B[piv * k + j]] = [B[piv * k + j], B[c * k + j]];
-    }
-    const d = A[c * p + c] || 1e-300;
-    for (let r = 0; r < p; r++) {
-      if (r === c) continue;
-      const f = A[r * p + c] / d;
-      if (f === 0) continue;
-      for (let j = c; j < p; j++) A[r * p + j] -= f * A[c * p + j];
-      for (let j = 0; j < k; j++) B[r * k + j] -= f * B[c * k + j];
-    }
-  }
-  for (let r = 0; r < p; r++) for (let j = 0; j < k; j++) B[r * k + j] /= A[r * p + r];
-  return B;
-}
+/** A⁻¹B for symmetric positive definite A [p×p], B [p×k] (every A here is a covariance or a Gram matrix). */
+const solve = (A: Float64Array, B: Float64Array, p: number, k: number): Float64Array => ridgeSolve(A, B, p, k, 0);
 
 const matmul = (A: Float64Array, B: Float64Array, n: number, m: number, k: number): Float64Array => {
   const C = new Float64Array(n * k);

@@ -1,9 +1,10 @@
 /**
  * Linear decoders on row-major Float32 data: ridge regression with cross-validated alpha (also the
  * Wiener filter: ridge on lagged counts), R². Gram matrices go through TensorFlow.js (XNNPACK),
- * the small solves through a Float64 Cholesky in plain TypeScript.
+ * the small solves through a Float64 Cholesky in plain TypeScript (ridgeSolve, also used by the Kalman filter).
  */
 import { tf } from './backend.js';
+import { RunningR2 } from '../report/stats.js';
 
 /** A row-major matrix view: rows × cols. */
 export interface Mat { data: Float32Array; rows: number; cols: number }
@@ -79,7 +80,11 @@ export function crossProduct(A: Mat, B: Mat): Float64Array {
   return out;
 }
 
-/** Solves (G + αI) W = R for symmetric positive definite G [p×p], R [p×k]; Float64 Cholesky. */
+/**
+ * The project's one linear solver: (G + αI) W = R for symmetric positive definite G [p×p],
+ * R [p×k], by Float64 Cholesky. Every system langevind solves is SPD (ridge Gram matrices, the
+ * Kalman filter's covariances and their inverses), so one Cholesky serves them all.
+ */
 export function ridgeSolve(G: Float64Array, R: Float64Array, p: number, k: number, alpha: number): Float64Array {
   const Lm = new Float64Array(p * p);
   for (let i = 0; i < p; i++) {
@@ -109,24 +114,11 @@ export function ridgeSolve(G: Float64Array, R: Float64Array, p: number, k: numbe
   return W;
 }
 
-/** R² per output column of prediction P against truth Y (1 − SSE/SST, SST about Y's mean). */
+/** R² per output column of prediction P against truth Y: report/stats.ts's one definition, per column. */
 export function r2(Y: Mat, P: Mat): number[] {
-  const out: number[] = [];
-  for (let c = 0; c < Y.cols; c++) {
-    let mean = 0;
-    for (let i = 0; i < Y.rows; i++) mean += Y.data[i * Y.cols + c];
-    mean /= Y.rows;
-    let sse = 0;
-    let sst = 0;
-    for (let i = 0; i < Y.rows; i++) {
-      const y = Y.data[i * Y.cols + c];
-      const e = y - P.data[i * P.cols + c];
-      sse += e * e;
-      sst += (y - mean) * (y - mean);
-    }
-    out.push(sst > 0 ? 1 - sse / sst : 0);
-  }
-  return out;
+  const acc = new RunningR2(Y.cols);
+  for (let i = 0; i < Y.rows; i++) for (let c = 0; c < Y.cols; c++) acc.add(c, P.data[i * P.cols + c], Y.data[i * Y.cols + c]);
+  return Array.from({ length: Y.cols }, (_, c) => acc.r2(c));
 }
 
 export const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;

@@ -1,6 +1,6 @@
-/** The calibration report: an HTML page with SVG plots (daemon/report helpers). */
-import { htmlPage, table } from '../daemon/report/html.js';
-import { linePlot } from '../daemon/report/plots.js';
+/** The calibration report: an HTML page with SVG plots (report/ helpers). */
+import { htmlPage, table } from '../report/html.js';
+import { linePlot } from '../report/plots.js';
 import type { Mat } from './linear.js';
 import type { CalibrationMetrics } from './pipeline.js';
 import type { EpochRecord } from './train.js';

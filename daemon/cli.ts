@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 /**
  * `langevind <command> …`: dispatches to daemon/commands/<command>.ts, each of which exports
- * `main(argv: string[]): Promise<number>` (the exit code). Commands load lazily so that, for
- * example, `langevind run` never loads TensorFlow.js.
+ * `main(argv: string[]): Promise<number>` (the exit code) and `usage` (its --help text). Commands
+ * load lazily so that, for example, `langevind run` never loads TensorFlow.js.
+ *
+ * Exit status: 0 success, 1 failure (the error's message and [code] on stderr), 2 a usage error
+ * (daemon/usage.ts: the problem and the command's usage on stderr).
  */
+import { isUsageError, USAGE_EXIT_CODE } from './usage.js';
+import { packageVersion } from './version.js';
+
 const COMMANDS: Record<string, { module: string; summary: string }> = {
   demo: { module: 'demo', summary: 'run the daemon on an embedded simulated session (no hardware, no files)' },
   run: { module: 'run', summary: 'decode live spike bins: --model FILE --input URI --output URI …' },
@@ -16,22 +22,34 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
 
 function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  return ['usage: langevind <command> [options]   (langevind <command> --help for its options)', '',
+  return ['usage: langevind <command> [options]   (langevind <command> --help for its options; langevind --version)', '',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}  ${c.summary}`)].join('\n');
 }
 
+/** The usage text printed under a usage error: the command's own, else the list of commands. */
+let usageText = usage;
+
 async function dispatch(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
-    return name ? 0 : 2;
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(packageVersion() + '\n');
+    return 0;
+  }
+  if (!name) {
+    process.stderr.write(usage() + '\n');
+    return USAGE_EXIT_CODE;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    process.stderr.write(`langevind: unknown command "${name}"\n${usage()}\n`);
-    return 2;
+    process.stderr.write(`langevind: unknown command "${name}"\n\n${usage()}\n`);
+    return USAGE_EXIT_CODE;
   }
-  const mod = (await import(`./commands/${cmd.module}.js`)) as { main(argv: string[]): Promise<number> };
+  const mod = (await import(`./commands/${cmd.module}.js`)) as { main(argv: string[]): Promise<number>; usage?: string };
+  if (mod.usage) usageText = () => mod.usage!;
   return mod.main(rest);
 }
 
@@ -41,6 +59,11 @@ dispatch(process.argv.slice(2)).then(
     const e = err as Error & { code?: string };
     process.stderr.write(`langevind: ${e?.message ?? String(err)}${e?.code ? ` [${e.code}]` : ''}\n`);
     if (process.env.LANGEVIND_DEBUG) process.stderr.write(`${e?.stack}\n`);
-    process.exitCode = 1;
+    if (isUsageError(err)) {
+      process.stderr.write(`\n${usageText().trimEnd()}\n`);
+      process.exitCode = USAGE_EXIT_CODE;
+    } else {
+      process.exitCode = 1;
+    }
   },
 );

@@ -1,14 +1,18 @@
 /**
  * Options of `langevind run`, from the command line and an optional JSON file (--config) with the
  * same options in snake_case; the command line wins. Checked here, with errors that name the option.
+ * File paths in the config file (model, record) are relative to the config file's directory, so a
+ * config works from any working directory; on the command line they are relative to the cwd.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AffinityError, parseCpuList } from './affinity.js';
+import { UsageError } from './usage.js';
 import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
 
-export class RunConfigError extends Error {
-  readonly code = 'EUSAGE';
+/** A usage error of `langevind run` (daemon/usage.ts): bad options or a bad --config file. */
+export class RunConfigError extends UsageError {
   constructor(message: string) {
     super(message);
     this.name = 'RunConfigError';
@@ -43,7 +47,8 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
   --record FILE.xdf       record every bin, every refused message and every decode to XDF
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
-                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"}
+                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"};
+                          its "model" and "record" paths are relative to the file's directory
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
@@ -107,12 +112,19 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
   const a = parsed.values;
   if (a.help) return null;
   const file = a.config ? readConfigFile(a.config) : {};
+  const configDir = a.config ? dirname(resolve(a.config)) : '';
   const str = (cli: string | undefined, key: string): string | undefined => {
     if (cli !== undefined) return cli;
     const v = file[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'string' && typeof v !== 'number') throw new RunConfigError(`--config: "${key}" must be a string`);
     return String(v);
+  };
+  /** A file path: from the command line as given, from the config file resolved against its directory. */
+  const path = (cli: string | undefined, key: string): string | undefined => {
+    if (cli !== undefined) return cli;
+    const v = str(undefined, key);
+    return v === undefined ? undefined : resolve(configDir, v);
   };
   const num = (cli: string | undefined, key: string, flag: string, integer: boolean): number | undefined => {
     const s = str(cli, key);
@@ -122,7 +134,7 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     return n;
   };
 
-  const model = str(a.model, 'model');
+  const model = path(a.model, 'model');
   const input = str(a.input, 'input');
   let outputs = a.output;
   if (!outputs || outputs.length === 0) {
@@ -151,7 +163,7 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     model,
     input,
     outputs,
-    record: str(a.record, 'record'),
+    record: path(a.record, 'record'),
     gapPolicy: gp as GapPolicy,
     maxGap: num(a['max-gap'], 'max_gap', '--max-gap', true),
     streamId: str(a['stream-id'], 'stream_id'),

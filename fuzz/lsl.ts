@@ -20,7 +20,7 @@ import { LslOutlet } from '../streams/lsl/outlet.js';
 import { compileQuery } from '../streams/lsl/query.js';
 import { CHANNEL_FORMATS, makeStreamInfo, parseStreamInfo, streamInfoToXml, type ChannelFormat, type StreamInfo } from '../streams/stream-info.js';
 import { parseXml } from '../streams/xml.js';
-import { TEST_LSL_CFG } from '../tests/lsl/support/liblsl.js';
+import { TEST_LSL_CFG } from '../harness/liblsl.js';
 import { caseSeed, Gen } from './gen.js';
 import { catchingCrashes, classifyThrow, Tally, type SurfaceResult } from './tally.js';
 

@@ -5,16 +5,29 @@
 import type { ModelConfig } from './config.js';
 import { tensorShapes } from './tensors.js';
 
+/*
+ * mulberry32, the project's one PRNG core: a 32-bit state advanced by a constant and mixed into a
+ * uniform. Split into two pure steps so that a generator whose state must be saved (the
+ * calibration's checkpointed Rng) runs exactly the same sequence as these closures.
+ */
+
+/** The state after `state`. */
+export function mulberry32Advance(state: number): number {
+  return (state + 0x6d2b79f5) >>> 0;
+}
+
+/** The uniform on [0, 1) that an advanced state yields. */
+export function mulberry32Value(state: number): number {
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 /** mulberry32: a tiny 32-bit-state PRNG, good enough for initialisation and synthetic data. Returns [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return () => mulberry32Value((a = mulberry32Advance(a)));
 }
 
 /** One standard normal sample (Box–Muller; uses two uniforms). */

@@ -3,7 +3,7 @@
  * model on a recorded calibration block and reports how it decodes the held-out end of it.
  */
 import { parseArgs } from 'node:util';
-import { CalibrationError } from '../../calibration/errors.js';
+import { UsageError } from '../usage.js';
 
 const HELP = `usage: langevind calibrate RECORDING.xdf --out MODEL.safetensors [options]
 
@@ -28,8 +28,10 @@ Output
   --quiet                     no progress bar
 `;
 
-function usageError(msg: string): CalibrationError {
-  return new CalibrationError('EUSAGE', `calibrate: ${msg} (langevind calibrate --help)`);
+export const usage = HELP;
+
+function usageError(msg: string): UsageError {
+  return new UsageError(`calibrate: ${msg}`);
 }
 
 function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {

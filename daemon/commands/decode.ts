@@ -11,12 +11,13 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../usage.js';
 import { OnlineFilter, validateCounts } from '../../model/filter.js';
 import { loadModel } from '../../model/model-file.js';
 import { binMs, channelLabels, type StreamInfo } from '../../streams/stream-info.js';
 import { readXdf } from '../../streams/xdf/reader.js';
 
-export type DecodeErrorCode = 'EUSAGE' | 'ENOSTREAM' | 'EMISMATCH' | 'EBADBIN';
+export type DecodeErrorCode = 'ENOSTREAM' | 'EMISMATCH' | 'EBADBIN';
 
 export class DecodeError extends Error {
   constructor(readonly code: DecodeErrorCode, message: string) {
@@ -26,6 +27,7 @@ export class DecodeError extends Error {
 }
 
 const USAGE = 'usage: langevind decode --model FILE RECORDING.xdf --out OUT.csv [--with-rates] [--stream NAME]';
+export const usage = USAGE;
 
 /** A float32 value in the fewest digits that still read back as the same float32. */
 export function formatF32(x: number): string {
@@ -114,16 +116,16 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
     });
   } catch (e) {
-    throw new DecodeError('EUSAGE', `decode: ${(e as Error).message}\n${USAGE}`);
+    throw new UsageError(`decode: ${(e as Error).message}`);
   }
   const v = parsed.values;
   if (v.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (!v.model) throw new DecodeError('EUSAGE', `decode: --model FILE is required\n${USAGE}`);
-  if (!v.out) throw new DecodeError('EUSAGE', `decode: --out OUT.csv is required\n${USAGE}`);
-  if (parsed.positionals.length !== 1) throw new DecodeError('EUSAGE', `decode: expected one RECORDING.xdf\n${USAGE}`);
+  if (!v.model) throw new UsageError('decode: --model FILE is required');
+  if (!v.out) throw new UsageError('decode: --out OUT.csv is required');
+  if (parsed.positionals.length !== 1) throw new UsageError(`decode: expected one RECORDING.xdf, got ${parsed.positionals.length}`);
   const s = decodeRecording({ model: v.model, recording: parsed.positionals[0], out: v.out, withRates: v['with-rates'], stream: v.stream });
   process.stderr.write(`decode: ${s.bins} bins of "${s.stream}" through model ${s.modelId} (${s.backend} kernels) in ${s.seconds.toFixed(2)} s → ${v.out}\n`);
   return 0;

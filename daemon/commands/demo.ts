@@ -8,15 +8,10 @@
  * The session comes from models/default-session.json when it exists (the simulator options the
  * default model was calibrated on), else a built-in reaching session; the model is
  * models/default.safetensors, else a randomly initialised one (said loudly: its R² is meaningless).
- *
- * Also exports the child-process harness (startDaemon, freePort) used by the e2e benchmark and tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
@@ -24,110 +19,15 @@ import { loadModel, makeModel, saveModel } from '../../model/model-file.js';
 import { sessionToXdf, simulateSession, type SimulateOptions } from '../../calibration/simulator/index.js';
 import { loadRecording, sliceRecording } from '../../streams/replay.js';
 import { runReplay, writeReports, type ReplayProgress } from './replay.js';
+import { CliProcess, REPO_ROOT } from '../../harness/process.js';
+import { freePort } from '../../harness/net.js';
+import { UsageError } from '../usage.js';
 
 export class DemoError extends Error {
-  constructor(readonly code: 'EUSAGE' | 'EDAEMON', message: string) {
+  constructor(readonly code: 'EMISMATCH' | 'EDAEMON', message: string) {
     super(message);
     this.name = 'DemoError';
   }
-}
-
-/** The repository root (dist/daemon/commands/demo.js → ../../..). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI_PATH = fileURLToPath(new URL('../cli.js', import.meta.url));
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export interface DaemonHandle {
-  child: ChildProcess;
-  /** NDJSON log records seen so far on stderr (unparseable lines as { msg: line }). */
-  logs: Record<string, unknown>[];
-  /** Sends SIGINT, waits for exit; resolves with the exit code, stdout and the parsed summary JSON line. */
-  stop(timeoutMs?: number): Promise<{ code: number | null; stdout: string; summary: Record<string, unknown> | undefined }>;
-}
-
-/**
- * Starts `langevind run <args>` as a child process and resolves once it logs "ready"; rejects
- * (with its last log lines) if it exits first or stays silent for `readyTimeoutMs`.
- */
-export function startDaemon(
-  args: string[],
-  opts: { readyTimeoutMs?: number; nodeArgs?: string[]; onLog?: (rec: Record<string, unknown>) => void; /** Instead of `cli.js run`: another script that logs "ready" the same way. */ script?: string } = {},
-): Promise<DaemonHandle> {
-  const argv = opts.script ? [opts.script, ...args] : [CLI_PATH, 'run', ...args];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Record<string, unknown>[] = [];
-  let stdout = '';
-  let errBuf = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))));
-  return new Promise<DaemonHandle>((resolve, reject) => {
-    let ready = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new DemoError('EDAEMON', `langevind run did not log "ready" within ${opts.readyTimeoutMs ?? 30000} ms; last lines: ${tail()}`));
-    }, opts.readyTimeoutMs ?? 30_000);
-    const tail = (): string => logs.slice(-3).map((l) => JSON.stringify(l)).join(' | ') || '(none)';
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      errBuf += s;
-      let nl;
-      while ((nl = errBuf.indexOf('\n')) >= 0) {
-        const line = errBuf.slice(0, nl);
-        errBuf = errBuf.slice(nl + 1);
-        if (!line.trim()) continue;
-        let rec: Record<string, unknown>;
-        try {
-          rec = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          rec = { msg: line };
-        }
-        logs.push(rec);
-        opts.onLog?.(rec);
-        if (!ready && rec.msg === 'ready') {
-          ready = true;
-          clearTimeout(timer);
-          resolve(handle);
-        }
-      }
-    });
-    void exited.then((code) => {
-      if (ready) return;
-      clearTimeout(timer);
-      reject(new DemoError('EDAEMON', `langevind run exited with code ${code} before it was ready: ${tail()}`));
-    });
-    const handle: DaemonHandle = {
-      child,
-      logs,
-      async stop(timeoutMs = 15_000) {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-        const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        const code = await exited;
-        clearTimeout(t);
-        let summary: Record<string, unknown> | undefined;
-        for (const line of stdout.split('\n')) {
-          if (!line.startsWith('{')) continue;
-          try {
-            const o = JSON.parse(line) as { summary?: Record<string, unknown> };
-            if (o.summary) summary = o.summary;
-          } catch {
-            /* a text line that happens to start with { */
-          }
-        }
-        return { code, stdout, summary };
-      },
-    };
-  });
 }
 
 /** The simulator's options, as in models/default-session.json. */
@@ -165,6 +65,8 @@ Uses models/default.safetensors (and models/default-session.json) when present.
                    replays the last --seconds of that session (calibration's held-out block)
   --keep           keep the temporary directory (session.xdf, model) and print its path`;
 
+export const usage = USAGE;
+
 export async function main(argv: string[]): Promise<number> {
   let a;
   try {
@@ -181,26 +83,26 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new DemoError('EUSAGE', `demo: ${(err as Error).message}`);
+    throw new UsageError(`demo: ${(err as Error).message}`);
   }
   if (a.values.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
   const seconds = Number(a.values.seconds);
-  if (!(seconds > 0)) throw new DemoError('EUSAGE', `demo: --seconds must be a positive number, got "${a.values.seconds}"`);
+  if (!(seconds > 0)) throw new UsageError(`demo: --seconds must be a positive number, got "${a.values.seconds}"`);
   const speed = a.values.speed === 'max' ? 'max' : Number(a.values.speed);
-  if (speed !== 'max' && !(speed > 0)) throw new DemoError('EUSAGE', `demo: --speed must be a positive number or max, got "${a.values.speed}"`);
+  if (speed !== 'max' && !(speed > 0)) throw new UsageError(`demo: --speed must be a positive number or max, got "${a.values.speed}"`);
   const out = (s: string): void => void process.stdout.write(s + '\n');
 
   const dir = mkdtempSync(join(tmpdir(), 'langevind-demo-'));
-  let daemon: DaemonHandle | undefined;
+  let daemon: CliProcess | undefined;
   try {
     // 1. Model and session.
     const defModel = a.values.model ?? join(REPO_ROOT, 'models/default.safetensors');
     const defSession = a.values.session ?? join(REPO_ROOT, 'models/default-session.json');
     for (const [opt, f] of [['--model', a.values.model], ['--session', a.values.session]] as const)
-      if (f !== undefined && !existsSync(f)) throw new DemoError('EUSAGE', `demo: ${opt} ${f}: no such file`);
+      if (f !== undefined && !existsSync(f)) throw new UsageError(`demo: ${opt} ${f}: no such file`);
     let session: SessionOptions = { ...BUILTIN_SESSION };
     if (existsSync(defSession)) session = { ...session, ...(JSON.parse(readFileSync(defSession, 'utf8')) as SessionOptions) };
     let modelPath = defModel;
@@ -210,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       const cfg = model.config;
       if (!existsSync(defSession)) session = { ...session, channels: cfg.n_in, binMs: cfg.bin_ms };
       if (cfg.n_in !== session.channels || cfg.bin_ms !== session.binMs)
-        throw new DemoError('EUSAGE', `demo: the model takes ${cfg.n_in} channels of ${cfg.bin_ms} ms bins, the session has ${session.channels} channels of ${session.binMs} ms bins`);
+        throw new DemoError('EMISMATCH', `demo: the model takes ${cfg.n_in} channels of ${cfg.bin_ms} ms bins, the session has ${session.channels} channels of ${session.binMs} ms bins`);
       out(`model: ${defModel} (model id ${model.id})`);
     } else {
       modelPath = join(dir, 'uncalibrated.safetensors');
@@ -241,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     const input = `zmq+tcp://127.0.0.1:${pIn}`;
     const output = `zmq+tcp://127.0.0.1:${pOut}`;
     out(`daemon: langevind run --model ${modelPath} --input ${input} --output ${output}`);
-    daemon = await startDaemon(['--model', modelPath, '--input', input, '--output', output, '--status-interval', '0'], {
+    daemon = await CliProcess.start(['run', '--model', modelPath, '--input', input, '--output', output, '--status-interval', '0'], {
       onLog: (r) => {
         if (r.level === 'warn' || r.level === 'error') process.stderr.write(`daemon ${String(r.level)}: ${String(r.msg)} ${JSON.stringify(r)}\n`);
       },
@@ -268,9 +170,10 @@ export async function main(argv: string[]): Promise<number> {
 
     // 4. Stop the daemon and print both summaries.
     const stopped = await daemon.stop();
+    const daemonStdout = daemon.stdout;
     daemon = undefined;
     out('\n== daemon summary ==');
-    out(stopped.stdout.split('\n').filter((l) => l && !l.startsWith('{')).join('\n') || '(no summary printed)');
+    out(daemonStdout.split('\n').filter((l) => l && !l.startsWith('{')).join('\n') || '(no summary printed)');
     out('\n== end-to-end (replay → daemon → replay) ==');
     const L = report.latencyMs;
     out(`bins sent ${report.sent}, received ${report.received}, lost ${report.lost}, duplicates ${report.duplicates}, late (> ${report.deadlineMs} ms) ${report.late}`);
@@ -284,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     if (report.received === 0) throw new DemoError('EDAEMON', 'no decoded bins came back from the daemon');
     return 0;
   } finally {
-    if (daemon) await daemon.stop(5000).catch(() => undefined);
+    if (daemon) await daemon.stop('SIGINT', 5000);
     if (a.values.keep) out(`kept: ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }

@@ -4,18 +4,12 @@
  */
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../usage.js';
 import { dims, preset, type FeatureSource, type ModelConfig, type PresetName } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { loadModel, makeModel, saveModel, META_CONFIG, META_FORMAT } from '../../model/model-file.js';
 import { parameterCount, tensorShapes } from '../../model/tensors.js';
 
-export class ModelCommandError extends Error {
-  readonly code = 'EUSAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelCommandError';
-  }
-}
 
 const USAGE = `usage:
   langevind model init --preset S|M|P --seed N --out FILE [overrides]
@@ -23,6 +17,8 @@ const USAGE = `usage:
                  --bin-ms X --step X --gamma X --corrections true|false --features rates,z,… --lags N
                  --channel-labels a,b,… --velocity-labels vel_x,vel_y --potential-scale X --model-id ID
   langevind model inspect FILE [--json]`;
+
+export const usage = USAGE;
 
 const INT_OPTS: [string, keyof ModelConfig][] = [
   ['n-in', 'n_in'], ['n-out', 'n_out'], ['hidden', 'hidden'], ['latent', 'latent'], ['osc-channels', 'osc_channels'],
@@ -32,7 +28,7 @@ const NUM_OPTS: [string, keyof ModelConfig][] = [['bin-ms', 'bin_ms'], ['step', 
 
 function num(name: string, v: string, integer: boolean): number {
   const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new ModelCommandError(`--${name}: expected ${integer ? 'an integer' : 'a number'}, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'}, got "${v}"`);
   return x;
 }
 
@@ -44,19 +40,19 @@ async function init(argv: string[]): Promise<number> {
   try {
     values = parseArgs({ args: argv, options, allowPositionals: false }).values as Record<string, string | undefined>;
   } catch (e) {
-    throw new ModelCommandError(`model init: ${(e as Error).message}\n${USAGE}`);
+    throw new UsageError(`model init: ${(e as Error).message}`);
   }
   const p = values.preset;
-  if (p !== 'S' && p !== 'M' && p !== 'P') throw new ModelCommandError(`model init: --preset must be S, M or P, got ${JSON.stringify(p)}`);
-  if (values.seed === undefined) throw new ModelCommandError('model init: --seed N is required');
+  if (p !== 'S' && p !== 'M' && p !== 'P') throw new UsageError(`model init: --preset must be S, M or P, got ${JSON.stringify(p)}`);
+  if (values.seed === undefined) throw new UsageError('model init: --seed N is required');
   const seed = num('seed', values.seed, true);
-  if (!values.out) throw new ModelCommandError('model init: --out FILE is required');
+  if (!values.out) throw new UsageError('model init: --out FILE is required');
   const overrides: Partial<ModelConfig> = {};
   const o = overrides as Record<string, unknown>;
   for (const [flag, key] of INT_OPTS) if (values[flag] !== undefined) o[key] = num(flag, values[flag]!, true);
   for (const [flag, key] of NUM_OPTS) if (values[flag] !== undefined) o[key] = num(flag, values[flag]!, false);
   if (values.corrections !== undefined) {
-    if (values.corrections !== 'true' && values.corrections !== 'false') throw new ModelCommandError(`--corrections: expected true or false, got "${values.corrections}"`);
+    if (values.corrections !== 'true' && values.corrections !== 'false') throw new UsageError(`--corrections: expected true or false, got "${values.corrections}"`);
     overrides.corrections = values.corrections === 'true';
   }
   if (values.features !== undefined || values.lags !== undefined) {
@@ -97,10 +93,10 @@ async function inspect(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
   } catch (e) {
-    throw new ModelCommandError(`model inspect: ${(e as Error).message}\n${USAGE}`);
+    throw new UsageError(`model inspect: ${(e as Error).message}`);
   }
   const file = parsed.positionals[0];
-  if (!file || parsed.positionals.length > 1) throw new ModelCommandError(`model inspect: expected one FILE\n${USAGE}`);
+  if (!file || parsed.positionals.length > 1) throw new UsageError(`model inspect: expected one FILE`);
   const model = loadModel(file);
   const cfg = model.config;
   const dm = dims(cfg);
@@ -139,5 +135,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return sub === undefined ? 2 : 0;
   }
-  throw new ModelCommandError(`model: unknown subcommand "${sub}"\n${USAGE}`);
+  throw new UsageError(`model: unknown subcommand "${sub}"`);
 }

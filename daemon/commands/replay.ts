@@ -12,18 +12,20 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../usage.js';
 import { Subscriber, XPublisher } from 'zeromq';
 import { AffinityError, formatCpuList, parseCpuList, pinProcess } from '../affinity.js';
 import { parseEndpoint } from '../endpoints.js';
-import { buildReplayReport, replayReportHtml, type ReplayMeasurements, type ReplayReport } from '../report/replay-report.js';
-import { LogBuckets, RunningR2 } from '../report/stats.js';
+import { buildReplayReport, replayReportHtml, type ReplayMeasurements, type ReplayReport } from '../../report/replay.js';
+import { RunningR2 } from '../../report/stats.js';
+import { Histogram } from '../histogram.js';
 import { DecodedReader, encodeSpikeBin, newDecoded } from '../../streams/proto.js';
 import { binAt, checkSpeed, loadRecording, pace, releaseMs, type Recording } from '../../streams/replay.js';
 import { monotonicNs } from '../../streams/types.js';
 import { SPIKES_TOPIC, VELOCITY_TOPIC, zmqAddress } from '../../streams/zmq/endpoint.js';
 
 export class ReplayCliError extends Error {
-  constructor(readonly code: 'EUSAGE' | 'EREPLAYCONNECT' | 'EREPLAYSOCKET', message: string) {
+  constructor(readonly code: 'EREPLAYCONNECT' | 'EREPLAYSOCKET', message: string) {
     super(message);
     this.name = 'ReplayCliError';
   }
@@ -77,7 +79,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
   const rec = typeof o.recording === 'string' ? await loadRecording(o.recording, o.stream) : o.recording;
   const speed = checkSpeed(o.speed);
   const count = o.bins ?? rec.bins;
-  if (!Number.isInteger(count) || count <= 0) throw new ReplayCliError('EUSAGE', `replay: --bins must be a positive integer, got ${o.bins}`);
+  if (!Number.isInteger(count) || count <= 0) throw new UsageError(`replay: --bins must be a positive integer, got ${o.bins}`);
   const toUri = parseEndpoint(o.to);
   const fromUri = parseEndpoint(o.from);
   const to = zmqAddress(toUri, true);
@@ -97,7 +99,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
   let sent = 0;
   let modelId = '';
   const truthK = rec.kinematics?.labels.length ?? 0;
-  const live = new LogBuckets(1e-3, 7);
+  const live = new Histogram();
   const r2 = new RunningR2(Math.max(1, truthK));
 
   const sub = new Subscriber({ receiveHighWaterMark: 100_000, linger: 0 });
@@ -184,7 +186,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
           }
           const k = Math.min(velocityAxes, dec.velocity.length);
           for (let a = 0; a < k; a++) velocity[seq * velocityAxes + a] = dec.velocity[a];
-          live.add((now - sendNs[seq]) / 1e6);
+          live.record(now - sendNs[seq]);
           if (truthK === velocityAxes && rec.kinematics) {
             const j = (seq % rec.bins) * truthK;
             for (let a = 0; a < truthK; a++) r2.add(a, dec.velocity[a], rec.kinematics.velocity[j + a]);
@@ -194,7 +196,7 @@ export async function runReplay(o: ReplaySessionOptions): Promise<ReplayMeasurem
           if (received === count) wake?.();
           if (o.onProgress && performance.now() - lastProgress >= 1000) {
             lastProgress = performance.now();
-            o.onProgress({ elapsedS: (lastProgress - t0) / 1000, sent, received, p50Ms: live.percentile(50), p99Ms: live.percentile(99), r2: truthK ? r2.mean() : NaN });
+            o.onProgress({ elapsedS: (lastProgress - t0) / 1000, sent, received, p50Ms: live.percentile(50) / 1e6, p99Ms: live.percentile(99) / 1e6, r2: truthK ? r2.meanR2() : NaN });
           }
         }
       } catch {
@@ -315,6 +317,8 @@ The JSON report goes to stdout. Example:
   langevind replay session.xdf --to zmq+tcp://127.0.0.1:5555 --from zmq+tcp://127.0.0.1:5556 --report r.html
 `;
 
+export const usage = USAGE;
+
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
@@ -336,28 +340,33 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new ReplayCliError('EUSAGE', `replay: ${(err as Error).message}`);
+    throw new UsageError(`replay: ${(err as Error).message}`);
   }
   const v = args.values;
   if (v.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (args.positionals.length !== 1) throw new ReplayCliError('EUSAGE', 'replay: give exactly one RECORDING.xdf (see langevind replay --help)');
-  if (!v.to || !v.from) throw new ReplayCliError('EUSAGE', 'replay: --to URI and --from URI are required (see langevind replay --help)');
+  if (args.positionals.length !== 1) throw new UsageError('replay: give exactly one RECORDING.xdf');
+  if (!v.to || !v.from) throw new UsageError('replay: --to URI and --from URI are required');
   const int = (name: string, s: string | undefined): number | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
-    if (!Number.isInteger(n) || n <= 0) throw new ReplayCliError('EUSAGE', `replay: --${name} must be a positive integer, got "${s}"`);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`replay: --${name} must be a positive integer, got "${s}"`);
     return n;
   };
-  const speed = checkSpeed(v.speed === 'max' ? 'max' : v.speed);
+  let speed: number | 'max';
+  try {
+    speed = checkSpeed(v.speed === 'max' ? 'max' : v.speed);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   if (v.cpus !== undefined) {
     let pinned;
     try {
       pinned = pinProcess(parseCpuList(v.cpus));
     } catch (err) {
-      throw new ReplayCliError('EUSAGE', `replay: ${(err as AffinityError).message}`);
+      throw new UsageError(`replay: ${(err as AffinityError).message}`);
     }
     if (!v.quiet) process.stderr.write(`replay: pinned to CPU ${formatCpuList(pinned.cpus)} (${pinned.threads} threads)\n`);
   }

@@ -16,6 +16,8 @@ import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode } from '../pipeline.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
 
+export { RUN_USAGE as usage };
+
 /** What streams/recorder.ts provides; loaded only when --record is given. */
 interface RecorderLike {
   recordBin(bin: SpikeBin): void;

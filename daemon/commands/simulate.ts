@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../usage.js';
 import { meanRateHz, sessionToXdf, simulateSession, SimulateError, type SimulationKind } from '../../calibration/simulator/index.js';
 
 const USAGE = `usage: langevind simulate --out FILE.xdf [--kind lorenz|reaching] [--seed N] [--minutes M | --bins N]
@@ -12,11 +13,13 @@ const USAGE = `usage: langevind simulate --out FILE.xdf [--kind lorenz|reaching]
   and the ground truth TrueLogRates and Latents) in LabRecorder's XDF layout.
   Defaults: --kind lorenz --seed 1 --minutes 5 --channels 96 --bin-ms 20.`;
 
+export const usage = USAGE;
+
 function num(name: string, v: string | undefined, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
   const x = Number(v);
   if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) {
-    throw new SimulateError(`simulate: --${name} must be ${integer ? 'an integer' : 'a number'}, got "${v}"`);
+    throw new UsageError(`simulate: --${name} must be ${integer ? 'an integer' : 'a number'}, got "${v}"`);
   }
   return x;
 }
@@ -35,27 +38,35 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new SimulateError(`simulate: ${(e as Error).message}`);
+    throw new UsageError(`simulate: ${(e as Error).message}`);
   }
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (!values.out) throw new SimulateError('simulate: --out FILE.xdf is required');
-  if (values.minutes !== undefined && values.bins !== undefined) throw new SimulateError('simulate: give --minutes or --bins, not both');
+  if (!values.out) throw new UsageError('simulate: --out FILE.xdf is required');
+  if (values.minutes !== undefined && values.bins !== undefined) throw new UsageError('simulate: give --minutes or --bins, not both');
   const kind = (values.kind ?? 'lorenz') as SimulationKind;
   const binMs = num('bin-ms', values['bin-ms'], 20);
   const bins = values.bins !== undefined
     ? num('bins', values.bins, 0, true)
     : Math.round((num('minutes', values.minutes, 5) * 60000) / binMs);
-  const session = simulateSession({
+  const opts = {
     kind,
     seed: num('seed', values.seed, 1, true),
     bins,
     binMs,
     channels: num('channels', values.channels, 96, true),
     baseRate: values['base-rate'] === undefined ? undefined : num('base-rate', values['base-rate'], 0),
-  });
+  };
+  let session;
+  try {
+    session = simulateSession(opts);
+  } catch (err) {
+    // Every simulator option came from this command line, so a refused one is a usage error.
+    if (err instanceof SimulateError) throw new UsageError(err.message);
+    throw err;
+  }
   const bytes = sessionToXdf(session);
   await writeFile(values.out, bytes);
   const trials = session.trials ? `, ${session.trials.length} reaches` : '';

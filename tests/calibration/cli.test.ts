@@ -1,26 +1,26 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { sessionToXdf, simulateSession } from '../../calibration/simulator/index.js';
 import { loadModel } from '../../model/model-file.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/net.js';
+import { CLI_PATH, CliProcess } from '../../harness/process.js';
 
-const cli = fileURLToPath(new URL('../../daemon/cli.js', import.meta.url));
-const dir = tempDir();
+const cli = CLI_PATH;
+const { dir } = tempDir('langevind-cal-');
 const rec = join(dir, 'rec.xdf');
 writeFileSync(rec, sessionToXdf(simulateSession({ kind: 'reaching', seed: 5, bins: 1500, binMs: 20, channels: 12 })));
 const small = ['--hidden', '12', '--latent', '6', '--ff', '12', '--window', '8', '--seq-len', '8', '--batch', '16'];
 
 describe('langevind calibrate (CLI)', () => {
-  test('option errors name the problem and exit 1', () => {
+  test('option errors name the problem and exit 2 (a usage error)', () => {
     const r = spawnSync(process.execPath, [cli, 'calibrate', rec], { encoding: 'utf8' });
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2);
     assert.match(r.stderr, /--out MODEL.safetensors is required/);
     const b = spawnSync(process.execPath, [cli, 'calibrate', rec, '--out', join(dir, 'x'), '--backend', 'gpu'], { encoding: 'utf8' });
-    assert.equal(b.status, 1);
+    assert.equal(b.status, 2);
     assert.match(b.stderr, /--backend must be wasm, cpu or tensorflow/);
     const h = spawnSync(process.execPath, [cli, 'calibrate', '--help'], { encoding: 'utf8' });
     assert.equal(h.status, 0);
@@ -29,14 +29,10 @@ describe('langevind calibrate (CLI)', () => {
 
   test('Ctrl-C writes a checkpoint; --resume finishes the run', async () => {
     const out = join(dir, 'm.safetensors');
-    const child = spawn(process.execPath, [cli, 'calibrate', rec, '--out', out, ...small, '--epochs', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (!sent && /epoch 1:/.test(err)) { sent = true; child.kill('SIGINT'); }
-    });
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const child = new CliProcess(['calibrate', rec, '--out', out, ...small, '--epochs', '100']);
+    await child.waitLog((l) => /epoch 1:/.test(l.msg), 300_000);
+    const { code } = await child.stop('SIGINT', 120_000);
+    const err = child.stderrText;
     assert.equal(code, 130, err);
     assert.match(err, /checkpoint written to .*m\.safetensors\.ckpt; continue with --resume/);
     assert.ok(existsSync(`${out}.ckpt`));

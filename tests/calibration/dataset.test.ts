@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadDataset } from '../../calibration/dataset.js';
 import { calibrate } from '../../calibration/pipeline.js';
-import { tempDir, writeRecording } from './helpers.js';
+import { writeRecording } from './helpers.js';
+import { tempDir } from '../support/net.js';
 
-const dir = tempDir();
+const { dir } = tempDir('langevind-cal-');
 const rejects = (fn: () => unknown, code: string, re: RegExp): void => {
   assert.throws(fn, (e: Error & { code?: string }) => { assert.equal(e.code, code, e.message); assert.match(e.message, re); return true; });
 };

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { runFilter } from '../../calibration/evaluate.js';
 import { mat, mean, r2, rowSlice } from '../../calibration/linear.js';
 import { simulateSession, type SimulateOptions } from '../../calibration/simulator/index.js';
 import { loadModel, META_METRICS } from '../../model/model-file.js';
+import { REPO_ROOT } from '../../harness/process.js';
 
-// dist/tests/calibration/ → repository root.
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = REPO_ROOT;
 const MODEL = `${root}models/default.safetensors`;
 const SESSION = `${root}models/default-session.json`;
 /** Stated in models/README.md: held-out mean velocity R² of the committed model on its session. */

@@ -1,13 +1,8 @@
 /** Synthetic recordings for calibration tests, written as real XDF files. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf, type XdfStreamInput } from '../../streams/xdf/writer.js';
-
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'langevind-cal-'));
-}
 
 export interface RecordingSpec {
   bins: number;

@@ -8,9 +8,9 @@ import { r2, rowSlice, selectRows } from '../../calibration/linear.js';
 import { calibrate, type CalibrationMetrics } from '../../calibration/pipeline.js';
 import { sessionToXdf, simulateSession } from '../../calibration/simulator/index.js';
 import { loadModel, META_METRICS, META_PROVENANCE } from '../../model/model-file.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/net.js';
 
-const dir = tempDir();
+const { dir } = tempDir('langevind-cal-');
 const rec = join(dir, 'reach.xdf');
 writeFileSync(rec, sessionToXdf(simulateSession({ kind: 'reaching', seed: 3, bins: 1500, binMs: 20, channels: 16 })));
 const size = { hidden: 16, latent: 8, osc_channels: 2, heads: 2, ff: 16, window: 8 };

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { percentileSorted, rSquared } from '../../report/stats.js';
+import { ridgeSolve } from '../../calibration/linear.js';
 import { Prng, sessionToXdf, simulateSession, type SimulatedSession } from '../../calibration/simulator/index.js';
 import { findStream, readXdf } from '../../streams/xdf/reader.js';
 import { binMs, channelLabels } from '../../streams/stream-info.js';
@@ -17,11 +19,10 @@ const lorenz = simulateSession({ kind: 'lorenz', seed: 7, bins: 3000, channels: 
 const reaching = simulateSession({ kind: 'reaching', seed: 7, bins: 6000, channels: 40 });
 
 function quantile(xs: ArrayLike<number>, q: number): number {
-  const a = Float64Array.from(xs).sort();
-  return a[Math.min(a.length - 1, Math.floor(q * a.length))];
+  return percentileSorted(Float64Array.from(xs).sort(), q * 100);
 }
 
-/** R² of the least-squares fit y ≈ X·b + c (X is [n × d] row-major). */
+/** R² of the least-squares fit y ≈ X·b + c (X is [n × d] row-major), with the project's solver and R². */
 function linearR2(X: Float32Array, d: number, y: Float64Array): number {
   const n = y.length;
   const p = d + 1;
@@ -31,29 +32,13 @@ function linearR2(X: Float32Array, d: number, y: Float64Array): number {
     const row = [...X.subarray(i * d, (i + 1) * d), 1];
     for (let a = 0; a < p; a++) { r[a] += row[a] * y[i]; for (let b = 0; b < p; b++) A[a * p + b] += row[a] * row[b]; }
   }
-  // Gaussian elimination (small, well-conditioned).
-  for (let k = 0; k < p; k++) {
-    for (let i = k + 1; i < p; i++) {
-      const f = A[i * p + k] / A[k * p + k];
-      for (let j = k; j < p; j++) A[i * p + j] -= f * A[k * p + j];
-      r[i] -= f * r[k];
-    }
-  }
-  const beta = new Float64Array(p);
-  for (let k = p - 1; k >= 0; k--) {
-    let s = r[k];
-    for (let j = k + 1; j < p; j++) s -= A[k * p + j] * beta[j];
-    beta[k] = s / A[k * p + k];
-  }
-  let ssr = 0, sst = 0, mean = 0;
-  for (let i = 0; i < n; i++) mean += y[i] / n;
-  for (let i = 0; i < n; i++) {
+  const beta = ridgeSolve(A, r, p, 1, 0);
+  const fitted = Float64Array.from({ length: n }, (_, i) => {
     let f = beta[d];
     for (let k = 0; k < d; k++) f += beta[k] * X[i * d + k];
-    ssr += (y[i] - f) ** 2;
-    sst += (y[i] - mean) ** 2;
-  }
-  return 1 - ssr / sst;
+    return f;
+  });
+  return rSquared(fitted, y);
 }
 
 function column(a: Float32Array, width: number, k: number): Float64Array {
@@ -275,9 +260,10 @@ test('langevind simulate writes the file it describes', async () => {
     assert.equal(binMs(sp.info), 25);
     const direct = sessionToXdf(simulateSession({ kind: 'reaching', seed: 5, bins: 500, channels: 12, binMs: 25 }));
     assert.deepEqual(new Uint8Array(readFileSync(out)), direct);
-    await assert.rejects(() => simulateMain(['--kind', 'lorenz']), { code: 'ESIMULATE' });
-    await assert.rejects(() => simulateMain(['--bins', '10', '--minutes', '1', '--out', out]), { code: 'ESIMULATE' });
-    await assert.rejects(() => simulateMain(['--seed', 'x', '--out', out]), { code: 'ESIMULATE' });
+    await assert.rejects(() => simulateMain(['--kind', 'lorenz']), { code: 'EUSAGE' });
+    await assert.rejects(() => simulateMain(['--bins', '10', '--minutes', '1', '--out', out]), { code: 'EUSAGE' });
+    await assert.rejects(() => simulateMain(['--seed', 'x', '--out', out]), { code: 'EUSAGE' });
+    await assert.rejects(() => simulateMain(['--channels', '2.5', '--out', out]), { code: 'EUSAGE' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { AffinityError, formatCpuList, parseCpuList } from '../../daemon/affinity.js';
 import { parseRunArgs } from '../../daemon/run-config.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';

@@ -8,7 +8,7 @@ import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { makeModel, saveModel } from '../../model/model-file.js';
 import { promisify } from 'node:util';
-import { CLI_PATH } from '../../daemon/commands/demo.js';
+import { CLI_PATH } from '../../harness/process.js';
 
 const run = promisify(execFile);
 
@@ -26,7 +26,7 @@ test('langevind demo --seconds 3 runs the daemon on a simulated session, exits 0
 });
 
 test('langevind demo refuses bad options with a one-line error', async () => {
-  await assert.rejects(run(process.execPath, [CLI_PATH, 'demo', '--seconds', '0']), (e: Error & { code?: number; stderr?: string }) => e.code === 1 && /--seconds must be a positive number/.test(e.stderr ?? ''));
+  await assert.rejects(run(process.execPath, [CLI_PATH, 'demo', '--seconds', '0']), (e: Error & { code?: number; stderr?: string }) => e.code === 2 && /--seconds must be a positive number/.test(e.stderr ?? ''));
 });
 
 test('langevind demo --model --session replays the held-out end of the session the model belongs to', async () => {

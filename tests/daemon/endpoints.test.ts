@@ -72,7 +72,7 @@ describe('run options', () => {
       const p = join(t.dir, 'run.json');
       writeFileSync(p, JSON.stringify({ model: 'm.safetensors', input: 'zmq+tcp://127.0.0.1:1', output: ['zmq+tcp://127.0.0.1:2'], gap_policy: 'reset', status_interval: 0 }));
       const c = parseRunArgs(['--config', p, '--gap-policy', 'zeros', '--output', 'zmq+ipc:///tmp/o'])!;
-      assert.deepEqual([c.model, c.input, c.outputs, c.gapPolicy, c.statusInterval], ['m.safetensors', 'zmq+tcp://127.0.0.1:1', ['zmq+ipc:///tmp/o'], 'zeros', 0]);
+      assert.deepEqual([c.model, c.input, c.outputs, c.gapPolicy, c.statusInterval], [join(t.dir, 'm.safetensors'), 'zmq+tcp://127.0.0.1:1', ['zmq+ipc:///tmp/o'], 'zeros', 0]);
       writeFileSync(p, JSON.stringify({ modle: 'x' }));
       assert.throws(() => parseRunArgs(['--config', p]), (e: RunConfigError) => e.code === 'EUSAGE' && /unknown key "modle"/.test(e.message));
     } finally {

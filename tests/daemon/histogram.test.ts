@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Histogram, HistogramError } from '../../daemon/histogram.js';
+import { percentileSorted } from '../../report/stats.js';
 import { mulberry32 } from '../../model/init.js';
 
 function exactPercentile(sorted: number[], p: number): number {
@@ -42,6 +43,30 @@ describe('Histogram', () => {
     assert.equal(h.count, 6);
   });
 
+  it('on values it holds exactly, its percentile is the one nearest-rank definition (report/stats.ts)', () => {
+    const h = new Histogram();
+    const sorted = Float64Array.from({ length: 1000 }, (_, i) => i + 1);
+    for (const v of sorted) h.record(v);
+    for (const p of [0, 0.1, 25, 50, 50.01, 90, 99, 99.9, 99.95, 100]) assert.equal(h.percentile(p), percentileSorted(sorted, p), `p${p}`);
+    assert.equal(h.percentile(50.01), 501, 'rank ceil(500.1) = 501 (perf_hooks would say 500)');
+  });
+
+  it('cumulativeCounts gives Prometheus-style "at or below" counts for ascending bounds', () => {
+    const h = new Histogram();
+    const rand = mulberry32(9);
+    const values = Array.from({ length: 5000 }, () => Math.floor(rand() * 2e6));
+    for (const v of values) h.record(v);
+    const bounds = [0, 10_000, 50_000, 100_000, 500_000, 1e6, 5e6];
+    const got = h.cumulativeCounts(bounds);
+    bounds.forEach((le, k) => {
+      const exact = values.filter((v) => v <= le).length;
+      const straddling = values.filter((v) => v <= le && v > le * (1 - 2 ** -9)).length;
+      assert.ok(got[k] <= exact && got[k] >= exact - straddling, `le ${le}: ${got[k]} vs exact ${exact}`);
+    });
+    assert.equal(got[bounds.length - 1], 5000);
+    assert.deepEqual(Array.from(new Histogram().cumulativeCounts([1, 2])), [0, 0]);
+  });
+
   it('every integer maps into a bucket that contains it', () => {
     const h = new Histogram({ subBucketBits: 5, maxValue: 2 ** 20 });
     const hh = h as unknown as { indexOf(v: number): number };
@@ -51,6 +76,13 @@ describe('Histogram', () => {
     }
     for (let e = 5; e < 20; e++) for (const v of [2 ** e - 1, 2 ** e, 2 ** e + 1]) {
       const [lo, hi] = h.bucketRange(hh.indexOf(v));
+      assert.ok(lo <= v && v <= hi, `${v} not in [${lo}, ${hi}]`);
+    }
+    // Both index paths (integer arithmetic below 2^32, log2 above) on the default layout.
+    const d = new Histogram();
+    const dd = d as unknown as { indexOf(v: number): number };
+    for (let e = 10; e < 43; e++) for (const v of [2 ** e - 1, 2 ** e, 2 ** e + 1, 3 * 2 ** (e - 1) + 7]) {
+      const [lo, hi] = d.bucketRange(dd.indexOf(v));
       assert.ok(lo <= v && v <= hi, `${v} not in [${lo}, ${hi}]`);
     }
   });

@@ -11,7 +11,7 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { RunSummary } from '../../daemon/metrics.js';
 import type { SpikeBin } from '../../streams/types.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir, type Transport } from '../support/net.js';
 import { missingPyZmq, monoNs, PyRig, type RigReport } from '../support/py-rig.js';

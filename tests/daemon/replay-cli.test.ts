@@ -11,14 +11,16 @@ import { promisify } from 'node:util';
 import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { makeModel, saveModel } from '../../model/model-file.js';
-import { CLI_PATH, freePort, startDaemon } from '../../daemon/commands/demo.js';
+import { CLI_PATH, CliProcess } from '../../harness/process.js';
+import { freePort } from '../../harness/net.js';
 import { runReplay } from '../../daemon/commands/replay.js';
-import { buildReplayReport } from '../../daemon/report/replay-report.js';
+import { buildReplayReport } from '../../report/replay.js';
 import { readXdf } from '../../streams/xdf/reader.js';
-import { tempDir, writeSession } from '../streams/replay-fixture.js';
+import { writeSession } from '../streams/replay-fixture.js';
+import { tempDir } from '../support/net.js';
 
 const run = promisify(execFile);
-const dir = tempDir('langevind-replay-cli-');
+const { dir } = tempDir('langevind-replay-cli-');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const CH = 16;
@@ -32,7 +34,7 @@ const session = writeSession(dir, 'session.xdf', { bins: BINS, channels: CH, bin
 test('replay CLI over tcp: every bin decoded once, JSON on stdout, HTML report with SVG plots; the daemon records it all', async () => {
   const [pIn, pOut] = [await freePort(), await freePort()];
   const rec = join(dir, 'rec.xdf');
-  const daemon = await startDaemon(['--model', modelPath, '--input', `zmq+tcp://127.0.0.1:${pIn}`, '--output', `zmq+tcp://127.0.0.1:${pOut}`, '--record', rec, '--status-interval', '0']);
+  const daemon = await CliProcess.start(['run', '--model', modelPath, '--input', `zmq+tcp://127.0.0.1:${pIn}`, '--output', `zmq+tcp://127.0.0.1:${pOut}`, '--record', rec, '--status-interval', '0']);
   let stopped;
   try {
     const report = join(dir, 'r.html');
@@ -58,8 +60,8 @@ test('replay CLI over tcp: every bin decoded once, JSON on stdout, HTML report w
     stopped = await daemon.stop();
   }
   assert.equal(stopped.code, 0);
-  assert.equal(stopped.summary?.bins_in, BINS);
-  assert.equal(stopped.summary?.bins_out, BINS);
+  assert.equal(daemon.summary()?.bins_in, BINS);
+  assert.equal(daemon.summary()?.bins_out, BINS);
   const { streams } = readXdf(rec);
   const byType = Object.fromEntries(streams.map((s) => [s.info.type, s]));
   assert.equal(byType.SpikeCounts.timeStamps.length, BINS);
@@ -73,7 +75,7 @@ test('replay over ipc at speed max (windowed), directions reversed: nothing lost
   const a = join(dir, 'in.sock');
   const b = join(dir, 'out.sock');
   // The daemon binds its input and connects its output; the replay does the opposite.
-  const daemon = await startDaemon(['--model', modelPath, '--input', `zmq+ipc://${a}?bind`, '--output', `zmq+ipc://${b}?connect`, '--status-interval', '0']);
+  const daemon = await CliProcess.start(['run', '--model', modelPath, '--input', `zmq+ipc://${a}?bind`, '--output', `zmq+ipc://${b}?connect`, '--status-interval', '0']);
   try {
     const m = await runReplay({ recording: session, to: `zmq+ipc://${a}?connect`, from: `zmq+ipc://${b}?bind`, speed: 'max', bins: 3 * BINS, window: 32 });
     const r = buildReplayReport(m);
@@ -85,7 +87,7 @@ test('replay over ipc at speed max (windowed), directions reversed: nothing lost
   } finally {
     const s = await daemon.stop();
     assert.equal(s.code, 0);
-    assert.equal(s.summary?.gaps, 0, 'looping keeps seq contiguous');
+    assert.equal(daemon.summary()?.gaps, 0, 'looping keeps seq contiguous');
   }
 });
 

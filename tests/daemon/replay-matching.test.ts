@@ -9,11 +9,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Subscriber, XPublisher } from 'zeromq';
 import { runReplay } from '../../daemon/commands/replay.js';
-import { buildReplayReport } from '../../daemon/report/replay-report.js';
+import { buildReplayReport } from '../../report/replay.js';
 import { DecodedWriter, SpikeBinReader, newDecoded, newSpikeBin } from '../../streams/proto.js';
-import { tempDir, writeSession } from '../streams/replay-fixture.js';
+import { writeSession } from '../streams/replay-fixture.js';
+import { tempDir } from '../support/net.js';
 
-const dir = tempDir('langevind-replay-match-');
+const { dir } = tempDir('langevind-replay-match-');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function faultyPeer(input: string, output: string): Promise<{ close(): void; seen: number[] }> {

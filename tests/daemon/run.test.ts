@@ -8,7 +8,7 @@ import { Subscriber } from 'zeromq';
 import { OnlineFilter } from '../../model/filter.js';
 import type { RunSummary } from '../../daemon/metrics.js';
 import { findStream, readXdf, sampleRow } from '../../streams/xdf/reader.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir, type Transport } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';

@@ -6,7 +6,7 @@ import { configFromText } from '../../streams/lsl/config.js';
 import { LslInlet } from '../../streams/lsl/inlet.js';
 import { encodeSample110, numericSampleSize, TEST_PATTERN_TIMESTAMP, testPattern } from '../../streams/lsl/codec.js';
 import { streamInfoToXml } from '../../streams/stream-info.js';
-import { TEST_LSL_CFG } from '../lsl/support/liblsl.js';
+import { TEST_LSL_CFG } from '../../harness/liblsl.js';
 import { FEED_OK_HEADER, RogueOutlet } from '../lsl/support/rogue.js';
 
 const cfg = configFromText(TEST_LSL_CFG, 'test');

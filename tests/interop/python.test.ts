@@ -4,7 +4,7 @@
  * those packages are missing (CI installs them: .ci/run).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import { OnlineFilter } from '../../model/filter.js';
 import type { RunSummary } from '../../daemon/metrics.js';
 import { encodeDecoded, encodeSpikeBin } from '../../streams/proto.js';
 import type { Decoded } from '../../streams/types.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 
@@ -85,28 +85,15 @@ describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { 
       const inp = await endpoint(transport, tmp.dir, `py-in`);
       const out = await endpoint(transport, tmp.dir, `py-out`);
 
-      const py = spawn(PYTHON, [CLIENT, tmp.dir, 'session', inp.address, out.address, binsFile, String(sent.length)], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let pyOut = '';
-      let pyErr = '';
-      py.stdout.setEncoding('utf8').on('data', (s: string) => (pyOut += s));
-      py.stderr.setEncoding('utf8').on('data', (s: string) => (pyErr += s));
-      const pyExit = new Promise<number | null>((r) => py.on('exit', (code) => r(code)));
+      const py = new CliProcess([CLIENT, tmp.dir, 'session', inp.address, out.address, binsFile, String(sent.length)], { executable: PYTHON, stdin: true });
       const daemon = new CliProcess(['run', '--model', modelPath, '--input', inp.uri, '--output', out.uri, '--status-interval', '0']);
       try {
         await daemon.waitMsg('subscriber joined');
-        await new Promise<void>((resolve, reject) => {
-          const t = setInterval(() => {
-            if (pyOut.includes('subscribed')) {
-              clearInterval(t);
-              resolve();
-            }
-          }, 20);
-          void pyExit.then((c) => { clearInterval(t); reject(new Error(`python exited (${c}): ${pyErr}`)); });
-        });
-        py.stdin.write('go\n');
-        const code = await pyExit;
-        assert.equal(code, 0, pyErr);
-        const result = JSON.parse(pyOut.trim().split('\n').pop()!) as { decoded: PyDecoded[] };
+        await py.waitStdout((l) => l.includes('subscribed'));
+        py.child.stdin!.write('go\n');
+        const { code } = await py.exited;
+        assert.equal(code, 0, py.stderrText);
+        const result = py.lastJson<{ decoded: PyDecoded[] }>();
         assert.deepEqual(result.decoded.map((d) => d.seq), sent.map((b) => b.seq));
 
         const f = new OnlineFilter(model);
@@ -130,7 +117,7 @@ describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { 
         assert.equal(summary.gap_bins, 5);
       } finally {
         daemon.kill();
-        if (py.exitCode === null) py.kill('SIGKILL');
+        py.kill();
       }
     });
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { testConfigPath } from './support/liblsl.js';
+import { testConfigPath } from '../../harness/liblsl.js';
 import { FEED_OK_HEADER, RogueOutlet } from './support/rogue.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { LslOutlet } from '../../streams/lsl/outlet.js';

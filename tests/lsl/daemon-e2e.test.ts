@@ -2,8 +2,8 @@
 // --input lsl://… --output lsl://…` decodes them, a liblsl inlet receives the velocities.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiblslPeer, testConfigPath } from './support/liblsl.js';
-import { CliProcess } from '../support/cli.js';
+import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
+import { CliProcess } from '../../harness/process.js';
 import { tempDir } from '../support/net.js';
 import { writeTestModel, syntheticCounts } from '../support/model.js';
 import { parseStreamInfo } from '../../streams/stream-info.js';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstValueFrom } from 'rxjs';
-import { LiblslPeer, testConfigPath } from './support/liblsl.js';
+import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
 import { BinSequencer, checkBinnedStream, lslSource, lslVelocitySink, parseLslUri, toLocalClock } from '../../streams/lsl/endpoint.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { makeStreamInfo, describeChannels } from '../../streams/stream-info.js';

@@ -2,7 +2,7 @@
 // the 1.00 protocol, the clock, and recovery when the outlet process is killed and restarted.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiblslPeer, testConfigPath } from './support/liblsl.js';
+import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { LslInlet, type InletEvent } from '../../streams/lsl/inlet.js';
 import { resolveByProp, resolverStats } from '../../streams/lsl/resolver.js';

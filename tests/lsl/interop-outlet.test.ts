@@ -2,7 +2,7 @@
 // every format, time_correction, and the 1.00 feed for an inlet that only speaks 1.00.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiblslPeer, testConfigPath } from './support/liblsl.js';
+import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { LslOutlet } from '../../streams/lsl/outlet.js';
 import { localClock } from '../../streams/lsl/clock.js';

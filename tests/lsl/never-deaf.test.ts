@@ -3,13 +3,13 @@
 // Real sockets throughout: a rogue outlet whose bytes the test writes, and liblsl 1.12 peers.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiblslPeer, testConfigPath } from './support/liblsl.js';
+import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
 import { FEED_OK_HEADER, RogueOutlet } from './support/rogue.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { LslInlet, type InletEvent } from '../../streams/lsl/inlet.js';
 import { encodeSample110, TEST_PATTERN_TIMESTAMP, testPattern } from '../../streams/lsl/codec.js';
 import type { RunSummary } from '../../daemon/metrics.js';
-import { CliProcess } from '../support/cli.js';
+import { CliProcess } from '../../harness/process.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { DecodedCollector } from '../support/zmq-peers.js';

@@ -12,7 +12,7 @@ import {
   encodeSample110, Sample110Decoder, encodeSample100, Sample100Decoder, testPattern, writeVarInt, DEDUCED_TIMESTAMP, TEST_PATTERN_TIMESTAMP,
 } from '../../streams/lsl/codec.js';
 import { describeChannels, makeStreamInfo, streamInfoElement } from '../../streams/stream-info.js';
-import { TEST_LSL_CFG } from './support/liblsl.js';
+import { TEST_LSL_CFG } from '../../harness/liblsl.js';
 
 test('config: liblsl defaults (site scope) when no file exists', () => {
   const c = configFromText('', 'defaults');

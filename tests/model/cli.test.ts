@@ -5,15 +5,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { OnlineFilter } from '../../model/filter.js';
 import { loadModel, saveModel } from '../../model/model-file.js';
 import { referenceForward } from '../../model/reference.js';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf } from '../../streams/xdf/writer.js';
 import { poissonCounts, randomModel, relErr, smallConfig } from './helpers.js';
+import { CLI_PATH } from '../../harness/process.js';
 
-const CLI = fileURLToPath(new URL('../../daemon/cli.js', import.meta.url));
+const CLI = CLI_PATH;
 const dir = mkdtempSync(join(tmpdir(), 'langevind-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,7 +67,7 @@ test('model init writes a loadable model of the preset with overrides; inspect d
 
 test('model init and inspect refuse bad arguments and bad files with one clear line', () => {
   const bad = cli('model', 'init', '--preset', 'Q', '--seed', '1', '--out', join(dir, 'x'));
-  assert.equal(bad.status, 1);
+  assert.equal(bad.status, 2, 'a usage error');
   assert.match(bad.stderr, /--preset must be S, M or P.*\[EUSAGE\]/);
   const badCfg = cli('model', 'init', '--preset', 'S', '--seed', '1', '--out', join(dir, 'x'), '--gamma', '3');
   assert.match(badCfg.stderr, /gamma.*\[ECONFIG\]/);

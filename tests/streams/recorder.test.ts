@@ -9,9 +9,9 @@ import { binMs, channelLabels } from '../../streams/stream-info.js';
 import { path as xmlPath } from '../../streams/xml.js';
 import { readXdf } from '../../streams/xdf/reader.js';
 import type { Decoded, SpikeBin } from '../../streams/types.js';
-import { tempDir } from './replay-fixture.js';
+import { tempDir } from '../support/net.js';
 
-const dir = tempDir('langevind-recorder-');
+const { dir } = tempDir('langevind-recorder-');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const C = 6;

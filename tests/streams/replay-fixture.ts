@@ -1,13 +1,8 @@
 /** Small synthetic recordings for the replay and recorder tests, written with the project's XDF writer. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf, type XdfStreamInput } from '../../streams/xdf/writer.js';
-
-export function tempDir(prefix = 'langevind-replay-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
 
 /** Counts bin i, channel c = (i * 7 + c * 3) % 11; velocity (sin, cos) of the bin index; timestamps from t0. */
 export function makeSession(opts: { bins: number; channels: number; binMs: number; t0?: number; kinematics?: boolean }): {

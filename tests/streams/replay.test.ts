@@ -7,9 +7,10 @@ import { binAt, checkSpeed, loadRecording, releaseMs, replayOptionsFromUri, repl
 import { openSource } from '../../daemon/endpoints.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { SpikeBin } from '../../streams/types.js';
-import { makeSession, tempDir, writeSession } from './replay-fixture.js';
+import { makeSession, writeSession } from './replay-fixture.js';
+import { tempDir } from '../support/net.js';
 
-const dir = tempDir();
+const { dir } = tempDir();
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Emitted bins are reused by the source: copy each as it comes.

@@ -1,22 +1,8 @@
-/** Unique loopback ports and ipc paths for transport tests. */
+/** Unique loopback ports and ipc paths for transport tests (ports from harness/net.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../harness/net.js';
 
 /** A temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = 'langevind-test-'): { dir: string; cleanup(): void } {

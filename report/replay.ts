@@ -6,6 +6,14 @@
 import { htmlPage, table } from './html.js';
 import { histogramPlot, linePlot, type Series } from './plots.js';
 import { jsonNum, roundSummary, rSquared, summarize, type Summary } from './stats.js';
+import { Histogram } from '../daemon/histogram.js';
+
+/** The plot's bars: latencies in ms recorded in ns into a coarse histogram (8 bars per doubling). */
+function latencyBuckets(latMs: ArrayLike<number>): ReturnType<Histogram['buckets']> {
+  const h = new Histogram({ subBucketBits: 4 });
+  for (let i = 0; i < latMs.length; i++) if (Number.isFinite(latMs[i])) h.record(latMs[i] * 1e6);
+  return h.buckets();
+}
 
 /** What was replayed, where to, and how many bins were sent: shared by the measurements and the report. */
 export interface ReplayRun {
@@ -170,7 +178,8 @@ export function replayReportHtml(m: ReplayMeasurements, r: ReplayReport): string
       html: histogramPlot({
         title: 'send → receive latency',
         xLabel: 'latency (ms, log scale)',
-        values: lat,
+        buckets: latencyBuckets(lat),
+        scale: 1e6,
         markers: [
           ...(L.p50 !== null ? [{ x: L.p50, label: `p50 ${L.p50} ms` }] : []),
           ...(L.p99 !== null ? [{ x: L.p99, label: `p99 ${L.p99} ms` }] : []),

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decimate, histogramPlot, linePlot, logHistogram } from '../../daemon/report/plots.js';
-import { esc, logTicks, niceTicks } from '../../daemon/report/svg.js';
-import { percentileSorted, rSquared, summarize } from '../../daemon/report/stats.js';
-import { htmlPage, table } from '../../daemon/report/html.js';
+import { decimate, histogramPlot, linePlot } from '../../report/plots.js';
+import { esc, logTicks, niceTicks } from '../../report/svg.js';
+import { nearestRankIndex, percentileSorted, rSquared, RunningR2, summarize } from '../../report/stats.js';
+import { Histogram } from '../../daemon/histogram.js';
+import { htmlPage, table } from '../../report/html.js';
 
 test('niceTicks covers the range with round steps', () => {
   assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
@@ -48,22 +49,17 @@ test('decimate keeps the extremes of each bucket', () => {
   for (let i = 1; i < d.x.length; i++) assert.ok(d.x[i] > d.x[i - 1], 'x stays increasing');
 });
 
-test('logHistogram counts every positive value once', () => {
-  const vals = [0.1, 0.2, 0.5, 1, 2, 5, 10, 0, -1];
-  const h = logHistogram(vals, 7)!;
-  assert.equal(h.counts.reduce((a, b) => a + b, 0), 7);
-  assert.equal(h.edges.length, 8);
-  assert.ok(h.edges[0] <= 0.1 && h.edges[7] >= 10);
-});
-
 test('linePlot and histogramPlot produce SVG with the data, axes and escaped labels', () => {
   const svg = linePlot({ title: 'a < b', xLabel: 't (s)', yLabel: 'ms', series: [{ label: 'lat', x: [0, 1, 2], y: [0.2, 0.3, NaN] }], hLines: [{ y: 1, label: 'deadline' }] });
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.ok(svg.includes('a &lt; b') && !svg.includes('a < b'));
   assert.match(svg, /<path d="M[^"]+L[^"]+"/);
   assert.ok(svg.includes('deadline'));
-  const h = histogramPlot({ title: 'latency', xLabel: 'ms', values: [0.1, 0.12, 0.2, 3], bins: 3, markers: [{ x: 1, label: 'p99' }] });
-  assert.equal((h.match(/<rect [^>]*fill="#0072b2"/g) ?? []).length, 2, 'two non-empty bins of three');
+  const hist = new Histogram({ subBucketBits: 4 });
+  for (const ms of [0.1, 0.1, 0.2, 3]) hist.record(ms * 1e6);
+  const h = histogramPlot({ title: 'latency', xLabel: 'ms', buckets: hist.buckets(), scale: 1e6, markers: [{ x: 1, label: 'p99' }] });
+  assert.equal((h.match(/<rect [^>]*fill="#0072b2"/g) ?? []).length, 3, 'one bar per non-empty bucket');
+  assert.match(h, /<title>0\.0[0-9]+–0\.1[0-9]*: 2<\/title>/, 'the bar of 0.1 ms holds both values');
   assert.ok(h.includes('p99'));
   assert.ok(linePlot({ title: 'e', xLabel: 'x', yLabel: 'y', series: [] }).includes('no data'));
   const logp = linePlot({ title: 'l', xLabel: 'x', yLabel: 'y', logY: true, series: [{ label: 's', x: [0, 1], y: [0.01, 10] }] });
@@ -79,24 +75,35 @@ test('htmlPage is self-contained and escapes text', () => {
   assert.equal(esc('"&'), '&quot;&amp;');
 });
 
-test('LogBuckets percentiles are within 1 % of the exact ones', async () => {
-  const { LogBuckets } = await import('../../daemon/report/stats.js');
-  const b = new LogBuckets(1e-3, 6);
-  const vals = Array.from({ length: 10_000 }, (_, i) => 0.05 + (i % 997) * 0.01 + (i === 5000 ? 40 : 0));
-  for (const v of vals) b.add(v);
-  const sorted = Float64Array.from(vals).sort();
-  for (const p of [50, 99, 99.9, 100]) {
-    const exact = percentileSorted(sorted, p);
-    const approx = b.percentile(p);
-    assert.ok(approx >= exact * 0.99 && approx <= exact * 1.0101, `p${p}: ${approx} vs ${exact}`);
+test('nearest rank: the smallest value with at least ceil(p·n) values at or below it', () => {
+  // Against the definition itself, by counting, for every p on a fine grid and several n.
+  for (const n of [1, 2, 7, 10, 100, 1000, 1001]) {
+    const v = Float64Array.from({ length: n }, (_, i) => i + 1);
+    for (let k = 0; k <= 10000; k += 7) {
+      const p = k / 100;
+      const need = Math.max(1, Math.ceil(Number(((p / 100) * n).toFixed(9))));
+      const want = v.find((x) => v.filter((y) => y <= x).length >= need)!;
+      assert.equal(percentileSorted(v, p), want, `n ${n} p ${p}`);
+      assert.equal(v[nearestRankIndex(p, n)], want);
+    }
   }
+  // floor(p·n) as an index (what the benchmarks used to do) differs, e.g. p50 of 1…10:
+  assert.equal(percentileSorted(Float64Array.from({ length: 10 }, (_, i) => i + 1), 50), 5);
 });
 
-test('RunningR2 equals the batch rSquared', async () => {
-  const { RunningR2 } = await import('../../daemon/report/stats.js');
-  const truth = Array.from({ length: 200 }, (_, i) => Math.sin(i / 7));
+test('RunningR2 accumulates per axis what rSquared computes, against the two-pass formula', () => {
+  const truth = Array.from({ length: 200 }, (_, i) => 1e3 + Math.sin(i / 7));
   const pred = truth.map((t, i) => t + 0.3 * Math.cos(i));
-  const r = new RunningR2(1);
-  truth.forEach((t, i) => r.add(0, pred[i], t));
-  assert.ok(Math.abs(r.r2(0) - rSquared(pred, truth)) < 1e-9);
+  const m = truth.reduce((a, b) => a + b, 0) / truth.length;
+  const res = truth.reduce((a, t, i) => a + (t - pred[i]) ** 2, 0);
+  const tot = truth.reduce((a, t) => a + (t - m) ** 2, 0);
+  const r = new RunningR2(2);
+  truth.forEach((t, i) => { r.add(0, pred[i], t); r.add(1, t, t); });
+  assert.ok(Math.abs(r.r2(0) - (1 - res / tot)) < 1e-9, `${r.r2(0)} vs ${1 - res / tot}`);
+  assert.ok(Math.abs(rSquared(pred, truth) - (1 - res / tot)) < 1e-9);
+  assert.equal(r.r2(1), 1);
+  assert.ok(Math.abs(r.meanR2() - (1 + 1 - res / tot) / 2) < 1e-9);
+  const c = new RunningR2(1);
+  for (let i = 0; i < 50; i++) c.add(0, i, 0.1);
+  assert.ok(Number.isNaN(c.r2(0)), 'a constant truth has no R², however it was rounded');
 });

@@ -1,7 +1,7 @@
 /**
  * Plots as pure functions from data to an SVG string: a line plot (several series, optional
- * reference lines, min/max decimation for long series) and a histogram with log-spaced bins on
- * a log axis (latency distributions span decades).
+ * reference lines, min/max decimation for long series) and the bars of a Histogram
+ * (daemon/histogram.ts, the project's one histogram) on a log axis (latency distributions span decades).
  */
 import { PALETTE, axes, esc, extent, fmt, frame, legend, line, linearScale, logScale, logTicks, niceTicks, pathThrough, svgDocument, text } from './svg.js';
 
@@ -96,53 +96,44 @@ export function linePlot(o: LinePlotOptions): string {
   return svgDocument(f, o.title, parts.join(''));
 }
 
-export interface HistogramOptions {
+export interface HistogramPlotOptions {
   title: string;
   xLabel: string;
-  values: ArrayLike<number>;
-  /** Number of log-spaced bins (default 60). */
-  bins?: number;
+  /**
+   * The bars: a Histogram's buckets (daemon/histogram.ts), each holding the integers lo…hi. Give
+   * the histogram a coarse layout (subBucketBits 4: 8 bars per doubling, each 6–12 % wide).
+   */
+  buckets: readonly { lo: number; hi: number; count: number }[];
+  /** Recorded units per plotted unit (1e6 for a histogram of ns plotted in ms). */
+  scale?: number;
   width?: number;
   height?: number;
   /** Counts on a log axis too, so the rare tail stays visible next to the bulk. */
   logCounts?: boolean;
-  /** Vertical markers, e.g. p50, p99, deadline. */
+  /** Vertical markers, e.g. p50, p99, deadline, in plotted units. */
   markers?: { x: number; label: string; color?: string }[];
 }
 
-/** Log-spaced bin edges and counts of the positive values; non-positive values are left out. */
-export function logHistogram(values: ArrayLike<number>, bins: number): { edges: number[]; counts: number[] } | undefined {
-  const pos: number[] = [];
-  for (let i = 0; i < values.length; i++) if (values[i] > 0 && Number.isFinite(values[i])) pos.push(values[i]);
-  const e = extent(pos);
-  if (!e || pos.length === 0) return undefined;
-  const lo = Math.log10(Math.max(e[0], 1e-12));
-  const hi = Math.log10(e[1]) + 1e-9;
-  const span = hi - lo || 1;
-  const edges = Array.from({ length: bins + 1 }, (_, k) => 10 ** (lo + (span * k) / bins));
-  const counts = new Array<number>(bins).fill(0);
-  for (const v of pos) counts[Math.min(bins - 1, Math.max(0, Math.floor(((Math.log10(v) - lo) / span) * bins)))]++;
-  return { edges, counts };
-}
-
-export function histogramPlot(o: HistogramOptions): string {
+/** Bars of a log-linear histogram on a log x axis; buckets at or below 0 are left out. */
+export function histogramPlot(o: HistogramPlotOptions): string {
   const f = frame(o.width ?? 720, o.height ?? 280);
-  const h = logHistogram(o.values, o.bins ?? 60);
-  if (!h) return emptyPlot(f, o.title, 'no positive values');
+  const scale = o.scale ?? 1;
+  const bars = o.buckets.filter((b) => b.count > 0 && b.hi >= 1).map((b) => ({ x0: Math.max(b.lo, 0.5) / scale, x1: (b.hi + 1) / scale, count: b.count }));
+  if (bars.length === 0) return emptyPlot(f, o.title, 'no positive values');
+  const h = { edges: [bars[0].x0, bars[bars.length - 1].x1] };
   const lo = 10 ** Math.floor(Math.log10(h.edges[0]));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(h.edges[h.edges.length - 1], ...(o.markers ?? []).map((m) => m.x))));
   const sx = logScale(lo, hi, f.left, f.right);
-  const maxCount = Math.max(...h.counts);
+  const maxCount = Math.max(...bars.map((b) => b.count));
   const logCounts = o.logCounts ?? true;
   const sy = logCounts ? logScale(0.5, 10 ** Math.ceil(Math.log10(maxCount + 1)), f.bottom, f.top) : linearScale(0, maxCount, f.bottom, f.top);
   const yTicks = logCounts ? logTicks(1, 10 ** Math.ceil(Math.log10(maxCount + 1))) : niceTicks(0, maxCount, 5);
   const parts = [axes(f, sx, sy, logTicks(lo, hi), yTicks, o.xLabel, logCounts ? 'count (log)' : 'count')];
-  for (let k = 0; k < h.counts.length; k++) {
-    if (h.counts[k] === 0) continue;
-    const x0 = sx(h.edges[k]);
-    const x1 = sx(h.edges[k + 1]);
-    const y = sy(h.counts[k]);
-    parts.push(`<rect x="${x0.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0.5, x1 - x0 - 0.5).toFixed(1)}" height="${(f.bottom - y).toFixed(1)}" fill="${PALETTE[0]}"><title>${esc(`${fmt(h.edges[k])}–${fmt(h.edges[k + 1])}: ${h.counts[k]}`)}</title></rect>`);
+  for (const b of bars) {
+    const x0 = sx(b.x0);
+    const x1 = sx(b.x1);
+    const y = sy(b.count);
+    parts.push(`<rect x="${x0.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0.5, x1 - x0 - 0.5).toFixed(1)}" height="${(f.bottom - y).toFixed(1)}" fill="${PALETTE[0]}"><title>${esc(`${fmt(b.x0)}–${fmt(b.x1)}: ${b.count}`)}</title></rect>`);
   }
   (o.markers ?? []).forEach((m, i) => {
     const x = sx(m.x);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReplayReport, replayReportHtml, type ReplayMeasurements } from '../../daemon/report/replay-report.js';
+import { buildReplayReport, replayReportHtml, type ReplayMeasurements } from '../../report/replay.js';
 
 /** 200 bins of 20 ms: the first second (50 bins) 5 ms late-ish, then 1 ms; bin 100 lost; bin 150 takes 30 ms. */
 function measurements(withTruth: boolean): ReplayMeasurements {

@@ -1,0 +1,19 @@
+/**
+ * The CLI's one usage-error path. A command that was called wrongly (unknown option, missing or
+ * malformed argument) throws an error whose `code` is 'EUSAGE', such as UsageError; daemon/cli.ts
+ * then prints the problem and that command's `usage` on stderr and exits 2. Every command module
+ * exports `usage` (its --help text) for that.
+ */
+export const USAGE_EXIT_CODE = 2;
+
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function isUsageError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EUSAGE';
+}
