@@ -108,8 +108,9 @@ test('LSL input: a sample stamped NaN, Infinity or 1e300 does not stop seq from 
 
 test('validate: a bin_ms of NaN is refused like any other wrong bin width (it was accepted)', async () => {
   const { BinValidator } = await import('../../daemon/validate.js');
+  const { newSpikeBin } = await import('../../streams/proto.js');
   const v = new BinValidator({ nIn: 2, binMs: 20 });
-  const bin = (seq: number, binMs: number) => ({ seq, timestamp: 0, counts: [1, 2], binMs, streamId: '', receivedNs: 0 });
+  const bin = (seq: number, binMs: number) => ({ ...newSpikeBin(), seq, counts: [1, 2], binMs });
   assert.equal(v.check(bin(1, 20)), null);
   assert.equal(v.check(bin(2, NaN)), 'bin_ms');
   assert.equal(v.check(bin(3, 0)), null); // 0: not stated
