@@ -49,6 +49,27 @@ export interface KalmanModel {
   x0: Float64Array;
 }
 
+/**
+ * The observation model alone: C by least squares of counts on states (rows of X end with the
+ * constant 1), R the residual covariance, and the information-form products. ReFIT-KF refits
+ * only this part on relabelled closed-loop bins.
+ */
+export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: number, n: number): Pick<KalmanModel, 'C' | 'CtRi' | 'CtRiC'> {
+  const Ct = lstsq(X, Y, T, s, n); // [s × n]
+  const C = transpose(Ct, s, n); // [n × s]
+  const fitted = matmul(X, Ct, T, s, n);
+  const R = new Float64Array(n * n);
+  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
+    const ei = Y[t * n + i] - fitted[t * n + i];
+    if (ei === 0) continue;
+    for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
+  }
+  for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
+  const CtRi = transpose(solve(R, C, n, s), n, s); // (R⁻¹C)ᵀ = CᵀR⁻¹ (R symmetric)
+  const CtRiC = matmul(CtRi, C, s, n, s);
+  return { C, CtRi, CtRiC };
+}
+
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
 export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): KalmanModel {
   const s = kin.cols + 1;
@@ -75,18 +96,7 @@ export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): Ka
   for (let t = 0; t < Tp; t++) for (let i = 0; i < s; i++) for (let j = 0; j < s; j++)
     Q[i * s + j] += (Xn[t * s + i] - pred[t * s + i]) * (Xn[t * s + j] - pred[t * s + j]) / Tp;
   for (let i = 0; i < s; i++) Q[i * s + i] += 1e-9;
-  const Ct = lstsq(Float64Array.from(X), Float64Array.from(Y), T, s, n); // [s × n]
-  const C = transpose(Ct, s, n); // [n × s]
-  const fitted = matmul(Float64Array.from(X), Ct, T, s, n);
-  const R = new Float64Array(n * n);
-  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
-    const ei = Y[t * n + i] - fitted[t * n + i];
-    if (ei === 0) continue;
-    for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
-  }
-  for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
-  const CtRi = transpose(solve(R, C, n, s), n, s); // (R⁻¹C)ᵀ = CᵀR⁻¹ (R symmetric)
-  const CtRiC = matmul(CtRi, C, s, n, s);
+  const { C, CtRi, CtRiC } = fitObservation(Float64Array.from(X), Float64Array.from(Y), T, s, n);
   const x0 = new Float64Array(s);
   for (let t = 0; t < T; t++) for (let i = 0; i < s; i++) x0[i] += X[t * s + i] / T;
   return { s, n, A, Q, C, CtRi, CtRiC, x0 };

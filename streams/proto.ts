@@ -34,8 +34,8 @@ export const MAX_CHANNELS = 65536;
 
 let root: import('protobufjs').Root | undefined;
 
-/** protobufjs types for langevind.v1.SpikeBin and langevind.v1.Decoded. */
-export function protoTypes(): { SpikeBin: import('protobufjs').Type; Decoded: import('protobufjs').Type } {
+/** protobufjs types for langevind.v1.SpikeBin, Decoded and TaskState. */
+export function protoTypes(): { SpikeBin: import('protobufjs').Type; Decoded: import('protobufjs').Type; TaskState: import('protobufjs').Type } {
   if (!root) {
     // Without Long, protobufjs reads 64-bit integers as JS numbers; make that explicit rather than
     // depend on whether the `long` package happens to be installed.
@@ -43,7 +43,7 @@ export function protoTypes(): { SpikeBin: import('protobufjs').Type; Decoded: im
     protobuf.configure();
     root = protobuf.loadSync(PROTO_PATH);
   }
-  return { SpikeBin: root.lookupType('langevind.v1.SpikeBin'), Decoded: root.lookupType('langevind.v1.Decoded') };
+  return { SpikeBin: root.lookupType('langevind.v1.SpikeBin'), Decoded: root.lookupType('langevind.v1.Decoded'), TaskState: root.lookupType('langevind.v1.TaskState') };
 }
 
 const TO_OBJECT = { longs: Number, defaults: true, arrays: true } as const;
@@ -87,6 +87,40 @@ export function pbDecodeDecoded(bytes: Uint8Array): Decoded {
     seq: o.seq as number, timestamp: o.timestamp as number, velocity: Float32Array.from(o.velocity as number[]),
     receivedNs: o.receivedNs as number, decodedNs: o.decodedNs as number, sentNs: o.sentNs as number,
     modelId: o.modelId as string, streamId: o.streamId as string,
+  };
+}
+
+/** The task's state (proto TaskState); off the daemon's bin path, so protobufjs is the only codec. */
+export interface TaskState {
+  seq: number;
+  /** [x, y]. */
+  cursor: number[];
+  /** [x, y], or empty while no target is shown. */
+  target: number[];
+  targetRadius: number;
+  /** "iti", "target_on", "hold", "success", "timeout", "aborted". */
+  state: string;
+  trial: number;
+  timestamp: number;
+}
+
+export function encodeTaskState(s: TaskState): Uint8Array {
+  const { TaskState: T } = protoTypes();
+  return T.encode(T.create({ seq: s.seq, cursor: s.cursor, target: s.target, targetRadius: s.targetRadius, state: s.state, trial: s.trial, timestamp: s.timestamp })).finish();
+}
+
+/** Throws ProtoError on bytes that are not a TaskState. */
+export function decodeTaskState(bytes: Uint8Array): TaskState {
+  const { TaskState: T } = protoTypes();
+  let o: Record<string, unknown>;
+  try {
+    o = T.toObject(T.decode(bytes), TO_OBJECT);
+  } catch (err) {
+    throw new ProtoError(`TaskState: ${(err as Error).message}`);
+  }
+  return {
+    seq: o.seq as number, cursor: o.cursor as number[], target: o.target as number[], targetRadius: o.targetRadius as number,
+    state: o.state as string, trial: o.trial as number, timestamp: o.timestamp as number,
   };
 }
 

@@ -73,6 +73,45 @@ function check(o: SimulateOptions): Required<Pick<SimulateOptions, 'binMs' | 'or
   return { binMs, origin: o.origin ?? 1000 };
 }
 
+/** A population's tuning to a latent state: log-rate_c = bias_c + Σ_k W[c·dim + k]·latent_k. */
+export interface LatentTuning { dim: number; channels: number; W: Float64Array; bias: Float64Array }
+
+/**
+ * Random tuning scaled so each channel's log-rate modulation has std `modulation` for latents
+ * with this mean and covariance; baselines spread log-uniformly over ×/÷ 1.8 around baseRate.
+ */
+export function tuningFromLatentStats(
+  rng: Prng, mean: ArrayLike<number>, cov: ArrayLike<number>, dim: number, channels: number, baseRate: number, modulation: number,
+): LatentTuning {
+  const W = new Float64Array(channels * dim);
+  const bias = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    for (let k = 0; k < dim; k++) W[c * dim + k] = rng.normal();
+    let v = 0;
+    for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) v += W[c * dim + a] * cov[a * dim + b] * W[c * dim + b];
+    const scale = v > 0 ? modulation / Math.sqrt(v) : 0;
+    let shift = 0;
+    for (let k = 0; k < dim; k++) { W[c * dim + k] *= scale; shift += W[c * dim + k] * mean[k]; }
+    // Centring on the latent mean keeps baseRate the median rate.
+    bias[c] = Math.log(baseRate) + Math.log(1.8) * (2 * rng.uniform() - 1) - shift;
+  }
+  return { dim, channels, W, bias };
+}
+
+/** Log-rates are clipped to 0.1–500 Hz so a far-out latent cannot produce absurd counts. */
+export const LOG_RATE_MIN = Math.log(0.1);
+export const LOG_RATE_MAX = Math.log(500);
+
+/** Log-rates (natural log of Hz) of every channel for one latent vector, into out. Allocation-free. */
+export function applyTuning(t: LatentTuning, latent: ArrayLike<number>, latentOffset: number, out: Float32Array | Float64Array, outOffset: number): void {
+  const { dim, channels, W, bias } = t;
+  for (let c = 0; c < channels; c++) {
+    let x = bias[c];
+    for (let k = 0; k < dim; k++) x += W[c * dim + k] * latent[latentOffset + k];
+    out[outOffset + c] = Math.min(LOG_RATE_MAX, Math.max(LOG_RATE_MIN, x));
+  }
+}
+
 /** Log-rates = log(baseline) + W·latents with W scaled so each channel's modulation has std `modulation`. */
 function logRatesFromLatents(
   rng: Prng, latents: Float32Array, bins: number, dim: number, channels: number, baseRate: number, modulation: number,
@@ -87,27 +126,9 @@ function logRatesFromLatents(
       for (let b = 0; b < dim; b++) cov[a * dim + b] += (da * (latents[i * dim + b] - mean[b])) / bins;
     }
   }
-  const W = new Float64Array(channels * dim);
-  const bias = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) {
-    for (let k = 0; k < dim; k++) W[c * dim + k] = rng.normal();
-    let v = 0;
-    for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) v += W[c * dim + a] * cov[a * dim + b] * W[c * dim + b];
-    const scale = v > 0 ? modulation / Math.sqrt(v) : 0;
-    let shift = 0;
-    for (let k = 0; k < dim; k++) { W[c * dim + k] *= scale; shift += W[c * dim + k] * mean[k]; }
-    // Baselines spread log-uniformly over ×/÷ 1.8 around baseRate; centring on the latent mean keeps that the median rate.
-    bias[c] = Math.log(baseRate) + Math.log(1.8) * (2 * rng.uniform() - 1) - shift;
-  }
+  const tuning = tuningFromLatentStats(rng, mean, cov, dim, channels, baseRate, modulation);
   const out = new Float32Array(bins * channels);
-  const lo = Math.log(0.1), hi = Math.log(500);
-  for (let i = 0; i < bins; i++) {
-    for (let c = 0; c < channels; c++) {
-      let x = bias[c];
-      for (let k = 0; k < dim; k++) x += W[c * dim + k] * latents[i * dim + k];
-      out[i * channels + c] = Math.min(hi, Math.max(lo, x));
-    }
-  }
+  for (let i = 0; i < bins; i++) applyTuning(tuning, latents, i * dim, out, i * channels);
   return out;
 }
 
@@ -163,15 +184,20 @@ export function simulateSession(opts: SimulateOptions): SimulatedSession {
   // Cumulative + 1/srate, exactly as an XDF reader deduces stamps, so the file can store them deduced.
   const step = 1 / (1000 / binMs);
   for (let i = 0; i < bins; i++) timestamps[i] = i === 0 ? origin : timestamps[i - 1] + step;
-  const width = String(channels).length < 3 ? 3 : String(channels).length;
   return {
     kind, seed, binMs, timestamps, channels, counts, trueLogRates, latentDim, latents, latentLabels, velocity,
     velocityLabels: ['vel_x', 'vel_y'],
     position,
-    channelLabels: Array.from({ length: channels }, (_, c) => `ch${String(c + 1).padStart(width, '0')}`),
+    channelLabels: simChannelLabels(channels),
     trialStarts: trials?.map((t) => t.startBin),
     trials,
   };
+}
+
+/** ch001, ch002, … (at least three digits), the simulator's channel labels. */
+export function simChannelLabels(channels: number): string[] {
+  const width = String(channels).length < 3 ? 3 : String(channels).length;
+  return Array.from({ length: channels }, (_, c) => `ch${String(c + 1).padStart(width, '0')}`);
 }
 
 /** Mean firing rate over all bins and channels, Hz (from the counts). */

@@ -20,15 +20,17 @@ export interface SessionToXdfOptions {
   datetime?: string | null;
 }
 
-export function sessionToXdf(s: SimulatedSession, opts: SessionToXdfOptions = {}): Uint8Array {
+/** The session's streams in the order sessionToXdf writes them (for writers that add their own). */
+export function sessionStreams(s: SimulatedSession, who: { label?: string; generator?: string } = {}): XdfStreamInput[] {
   const bins = s.timestamps.length;
   const srate = 1000 / s.binMs;
-  const tag = `langevind-sim-${s.kind}-${s.seed}`;
+  const label = who.label ?? s.kind;
+  const tag = `langevind-sim-${label}-${s.seed}`;
   const createdAt = s.timestamps[0] - 10;
   const base = { nominalSrate: srate, createdAt, hostname: 'langevind-simulator', sessionId: 'default' };
   const simulation = element('simulation', [
-    element('kind', [], s.kind), element('seed', [], String(s.seed)), element('bins', [], String(bins)),
-    element('generator', [], 'langevind simulate'),
+    element('kind', [], label), element('seed', [], String(s.seed)), element('bins', [], String(bins)),
+    element('generator', [], who.generator ?? 'langevind simulate'),
   ]);
 
   const spikesDesc = describeChannels(s.channelLabels, { unit: 'count', binMs: s.binMs });
@@ -88,5 +90,9 @@ export function sessionToXdf(s: SimulatedSession, opts: SessionToXdfOptions = {}
   const offsets: { time: number; value: number }[] = [];
   for (let t = first + 5; t <= last; t += 5) offsets.push({ time: t, value: 0 });
   for (const st of streams) st.clockOffsets = offsets;
-  return writeXdf(streams, { datetime: opts.datetime ?? null });
+  return streams;
+}
+
+export function sessionToXdf(s: SimulatedSession, opts: SessionToXdfOptions = {}): Uint8Array {
+  return writeXdf(sessionStreams(s), { datetime: opts.datetime ?? null });
 }

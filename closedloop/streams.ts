@@ -1,0 +1,24 @@
+/**
+ * The task's streams in a closed-loop recording, as the simulated user's calibration block writes
+ * them and `langevind recalibrate` looks them up (by type first, then by name):
+ *   - cursor: float32 [x, y] per bin, stamped like the bin it follows;
+ *   - target: float32 [x, y, radius] per bin (NaN position while no target is shown);
+ *   - markers: one string per event, irregular; the first word is the task state entered
+ *     (TASK_STATES, the TaskState message's `state`), then key=value pairs, e.g.
+ *     "target_on trial=3 target=5 x=7.07 y=-7.07 r=1.5", "hold trial=3", "success trial=3".
+ * Decoded velocity is the daemon's recorder stream `langevind-decoded` (type Decoded).
+ */
+export const TASK_STREAMS = {
+  cursor: { name: 'langevind-cursor', type: 'Cursor' },
+  target: { name: 'langevind-target', type: 'Target' },
+  markers: { name: 'langevind-task-markers', type: 'Markers' },
+} as const;
+
+export const DECODED_STREAM = { name: 'langevind-decoded', type: 'Decoded' } as const;
+
+export const TASK_STATES = ['iti', 'target_on', 'hold', 'success', 'timeout', 'aborted'] as const;
+export type TaskStateName = (typeof TASK_STATES)[number];
+
+export function isTaskState(s: string): s is TaskStateName {
+  return (TASK_STATES as readonly string[]).includes(s);
+}

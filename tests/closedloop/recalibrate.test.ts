@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { useBackend } from '../../calibration/backend.js';
+import { loadDataset } from '../../calibration/dataset.js';
+import { mat, ridgeCv } from '../../calibration/linear.js';
+import { designMatrix, streamFeatures } from '../../calibration/readout.js';
+import type { ModelConfig } from '../../model/config.js';
+import { loadModel, makeModel, saveModel, type LangevinModel } from '../../model/model-file.js';
+import { makeStreamInfo } from '../../streams/stream-info.js';
+import { calibrationBlock } from '../../closedloop/user/calibration-block.js';
+import { META_REFIT } from '../../closedloop/refit/recalibrate.js';
+import { CliProcess } from '../../harness/process.js';
+import { tempDir } from '../support/net.js';
+import { runClosedLoop, type ClosedLoopRun } from './closed-loop-fixture.js';
+
+const N = 48;
+const successRate = (r: { trials: { success: boolean }[] }): number => r.trials.filter((t) => t.success).length / r.trials.length;
+
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new CliProcess(args);
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout, stderr: p.stderrText };
+}
+
+describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simulated user', () => {
+  const tmp = tempDir('langevind-simuser-');
+  let rotated: LangevinModel;
+  const rotatedPath = join(tmp.dir, 'rotated.safetensors');
+  const recording = join(tmp.dir, 'closed-loop.xdf');
+  let runXdf: ClosedLoopRun['xdf'];
+
+  before(async () => {
+    await useBackend('wasm');
+    // A decoder: the committed default model's latent filter with a readout fitted on the user's
+    // open-loop calibration block, then turned by 50° (a biased decoder, as after a day's drift).
+    const dm = loadModel(new URL('../../../models/default.safetensors', import.meta.url).pathname);
+    const cfg: ModelConfig = { ...dm.config, velocity_features: { sources: ['rates', 'h'], lags: 3 } };
+    const { 'velocity.weight': _w, 'velocity.bias': _b, ...w } = dm.weights;
+    const block = calibrationBlock({ seed: 8, session: 0, trials: 16, channels: N });
+    const T = block.session.timestamps.length;
+    const X = designMatrix(streamFeatures(cfg, w, mat(Float32Array.from(block.session.counts), T, N)), cfg.velocity_features);
+    const fit = ridgeCv(X, mat(block.session.velocity, T, 2)).fit;
+    const p = X.cols, rot = (50 * Math.PI) / 180, c = Math.cos(rot), s = Math.sin(rot);
+    const W = new Float32Array(2 * p);
+    for (let j = 0; j < p; j++) { W[j] = c * fit.weight[j] - s * fit.weight[p + j]; W[p + j] = s * fit.weight[j] + c * fit.weight[p + j]; }
+    const bias = Float32Array.of(c * fit.bias[0] - s * fit.bias[1], s * fit.bias[0] + c * fit.bias[1]);
+    rotated = makeModel(cfg, { ...w, 'velocity.weight': W, 'velocity.bias': bias });
+    saveModel(rotatedPath, rotated);
+    const run = runClosedLoop(rotated, { seed: 8, session: 1, channels: N }, 3000);
+    runXdf = run.xdf;
+    writeFileSync(recording, run.xdf());
+  });
+  after(() => tmp.cleanup());
+
+  test('one round refits the readout on the intention and the refit decoder acquires targets the biased one missed', async () => {
+    const out = join(tmp.dir, 'refit.safetensors');
+    const r = await cli(['recalibrate', recording, '--model', rotatedPath, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+    assert.ok((summary.r2_after as number) > (summary.r2_before as number) + 0.5, `R² against the intention ${summary.r2_before} → ${summary.r2_after}`);
+    assert.ok((summary.usable_bins as number) > 2000 && (summary.trials as number) >= 10, JSON.stringify(summary));
+    const refit = loadModel(out);
+    assert.equal(refit.id, summary.model_id);
+    assert.equal(JSON.parse(refit.metadata[META_REFIT]).from_model, rotated.id);
+    for (const [k, v] of Object.entries(rotated.weights)) if (!k.startsWith('velocity.')) assert.deepEqual(refit.weights[k], v, `${k} kept`);
+    // A fresh block (new noise, same population) with each decoder.
+    const before = runClosedLoop(rotated, { seed: 8, session: 2, channels: N }, 3000);
+    const afterRefit = runClosedLoop(refit, { seed: 8, session: 2, channels: N }, 3000);
+    assert.ok(successRate(afterRefit) >= 0.6, `refit decoder: ${successRate(afterRefit)} of ${afterRefit.trials.length} trials`);
+    assert.ok(successRate(afterRefit) > successRate(before) + 0.3, `success ${successRate(before)} → ${successRate(afterRefit)}`);
+  });
+
+  test('a recording without task markers or decoded velocity is refused, naming what is missing', async () => {
+    const noMarkers = join(tmp.dir, 'no-markers.xdf');
+    const noDecoded = join(tmp.dir, 'no-decoded.xdf');
+    const neither = join(tmp.dir, 'neither.xdf');
+    writeFileSync(noMarkers, runXdf(['Markers']));
+    writeFileSync(noDecoded, runXdf(['Decoded']));
+    writeFileSync(neither, runXdf(['Markers', 'Decoded']));
+    const out = join(tmp.dir, 'never.safetensors');
+    const a = await cli(['recalibrate', noMarkers, '--model', rotatedPath, '--out', out]);
+    assert.equal(a.code, 1);
+    assert.match(a.stderr, /no task markers .*\[ENOMARKERS\]/s);
+    const b = await cli(['recalibrate', noDecoded, '--model', rotatedPath, '--out', out]);
+    assert.equal(b.code, 1);
+    assert.match(b.stderr, /no decoded velocity \(stream "langevind-decoded".*\[ENODECODED\]/s);
+    const c = await cli(['recalibrate', neither, '--model', rotatedPath, '--out', out]);
+    assert.match(c.stderr, /decoded velocity.*task markers.*\[ENODECODED\]/s);
+    // The calibration block has markers, cursor and target but no decodes: not a closed-loop block.
+    const open = join(tmp.dir, 'open-loop.xdf');
+    assert.equal((await cli(['simulate-user', '--calibration-block', '--trials', '2', '--channels', String(N), '--out', open])).code, 0);
+    const d = await cli(['recalibrate', open, '--model', rotatedPath, '--out', out]);
+    assert.match(d.stderr, /\[ENODECODED\]/);
+    // The daemon's own markers (swaps, resets) are not task markers.
+    const daemonMarkers = { info: makeStreamInfo({ name: 'langevind-markers', type: 'Markers', channelCount: 1, channelFormat: 'string', sourceId: 'rec' }), timeStamps: [1000.5, 1002], data: [['readout swap'], ['reset']] };
+    const onlyDaemon = join(tmp.dir, 'only-daemon-markers.xdf');
+    writeFileSync(onlyDaemon, runXdf(['Markers'], [daemonMarkers]));
+    const f = await cli(['recalibrate', onlyDaemon, '--model', rotatedPath, '--out', out]);
+    assert.match(f.stderr, /"langevind-markers": 2 in all\) name no task state.*\[ENOMARKERS\]/s);
+    const both = join(tmp.dir, 'both-markers.xdf');
+    writeFileSync(both, runXdf([], [daemonMarkers]));
+    const g = await cli(['recalibrate', both, '--model', rotatedPath, '--out', join(tmp.dir, 'both.safetensors')]);
+    assert.equal(g.code, 0, g.stderr);
+    const e = await cli(['recalibrate', recording, '--model', join(tmp.dir, 'missing.safetensors'), '--out', out]);
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /\[ENOTFOUND\]/);
+  });
+});
+
+describe('langevind simulate-user --calibration-block', () => {
+  const tmp = tempDir('langevind-simuser-');
+  after(() => tmp.cleanup());
+
+  test('writes a block the calibration loader reads as it is; bad options exit non-zero with a code', async () => {
+    const out = join(tmp.dir, 'block.xdf');
+    const r = await cli(['simulate-user', '--calibration-block', '--trials', '3', '--channels', '32', '--seed', '5', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /6 trials \(3 reaches and their returns\)/);
+    const ds = loadDataset(out);
+    assert.equal(ds.counts.cols, 32);
+    assert.deepEqual(ds.velocityLabels, ['vel_x', 'vel_y']);
+    assert.deepEqual(ds.notes, []);
+    const bad = await cli(['simulate-user', '--calibration-block', '--trials', 'x', '--out', out]);
+    assert.equal(bad.code, 2, 'a usage error');
+    assert.match(bad.stderr, /--trials must be an integer.*\[EUSAGE\]/);
+    const zero = await cli(['simulate-user', '--calibration-block', '--channels', '0', '--out', out]);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /simulate-user: channels must be an integer in 1–65535, got 0 \[EUSAGE\]/);
+    const noOut = await cli(['simulate-user', '--calibration-block']);
+    assert.match(noOut.stderr, /needs --out.*\[EUSAGE\]/);
+  });
+});
