@@ -3,9 +3,10 @@
  * and outcome; results to bench/results/fuzz.json. Not part of `npm test` (tests/fuzz/ runs a
  * bounded slice of the same surfaces).
  *
- *   node dist/fuzz/run.js [--cases N] [--seed S] [--surface zmq,lsl_udp,…] [--out FILE]
+ *   node dist/fuzz/run.js [--cases N] [--seed S] [--surface zmq,lsl_udp,…] [--out FILE] [--update]
+ *   (--update replaces only the surfaces run now in an existing results file)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,7 @@ export async function runSurface(s: Surface, cases: number, seed: number, log: (
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { cases: { type: 'string' }, seed: { type: 'string' }, surface: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { cases: { type: 'string' }, seed: { type: 'string' }, surface: { type: 'string' }, out: { type: 'string' }, update: { type: 'boolean' } } });
   const cases = Number(values.cases ?? 100000);
   const seed = Number(values.seed ?? 1);
   const list = (values.surface ?? SURFACES.join(',')).split(',') as Surface[];
@@ -51,11 +52,15 @@ async function main(): Promise<number> {
     results.push(r);
     process.stderr.write(`  ${s}: ${r.cases} cases in ${r.duration_s} s, ${r.crashes} crashes, ${r.internal_errors} internal errors, valid after: ${r.valid_after.handled}/${r.valid_after.sent}\n`);
   }
+  const earlier = values.update && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { surfaces: Record<string, SurfaceResult & { finished?: string }> }).surfaces : {};
+  const finished = new Date().toISOString();
+  const surfaces: Record<string, SurfaceResult & { finished?: string }> = { ...earlier, ...Object.fromEntries(results.map((r) => [r.surface, { ...r, finished }])) };
+  const all = Object.values(surfaces);
   const doc = {
-    started, finished: new Date().toISOString(), seed, cases_per_surface: cases,
+    started, finished, seed, cases_per_surface: cases,
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, mem_gib: Math.round(totalmem() / 2 ** 30), node: process.version },
-    totals: { cases: results.reduce((a, r) => a + r.cases, 0), crashes: results.reduce((a, r) => a + r.crashes, 0), internal_errors: results.reduce((a, r) => a + r.internal_errors, 0) },
-    surfaces: Object.fromEntries(results.map((r) => [r.surface, r])),
+    totals: { cases: all.reduce((a, r) => a + r.cases, 0), crashes: all.reduce((a, r) => a + r.crashes, 0), internal_errors: all.reduce((a, r) => a + r.internal_errors, 0) },
+    surfaces,
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
