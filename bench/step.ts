@@ -26,7 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
-import v8 from 'node:v8';
+import { ALLOC_FLAGS, bytesPerIteration } from './alloc.js';
 import { dims, preset, type PresetName } from '../model/config.js';
 import { OnlineFilter } from '../model/filter.js';
 import { initWeights, mulberry32, poisson } from '../model/init.js';
@@ -56,7 +56,7 @@ interface Result {
   loadavg_1m: number;
 }
 
-const CHILD_FLAGS = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
+const CHILD_FLAGS = ALLOC_FLAGS;
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -71,31 +71,6 @@ function percentiles(lat: Float64Array): Pick<Result, 'p50_us' | 'p99_us' | 'p99
   let sum = 0;
   for (let i = 0; i < s.length; i++) sum += s[i];
   return { p50_us: round1(q(0.5)), p99_us: round1(q(0.99)), p999_us: round1(q(0.999)), max_us: round1(s[s.length - 1] * 1e3), mean_us: round1((sum / s.length) * 1e3) };
-}
-
-/** Heap growth in bytes over fn(n), after two full collections. */
-function heapGrowth(fn: (n: number) => void, n: number): number {
-  const gc = (globalThis as { gc?: () => void }).gc!;
-  gc();
-  gc();
-  const before = v8.getHeapStatistics().used_heap_size;
-  fn(n);
-  return v8.getHeapStatistics().used_heap_size - before;
-}
-
-/**
- * Bytes allocated per iteration of fn. Heap growth over a window is c + A·n + (one-off noise ≥ 0:
- * JIT code, a background task's objects), so the least growth over three windows of each size
- * keeps the per-iteration part A and drops the noise; A = (min g(4M) − min g(M)) / 3M.
- */
-function bytesPerIteration(fn: (n: number) => void, M: number): number {
-  let g1 = Infinity;
-  let g4 = Infinity;
-  for (let rep = 0; rep < 3; rep++) {
-    g1 = Math.min(g1, heapGrowth(fn, M));
-    g4 = Math.min(g4, heapGrowth(fn, 4 * M));
-  }
-  return (g4 - g1) / (3 * M);
 }
 
 async function child(name: PresetName, backend: string, bins: number): Promise<Omit<Result, 'loadavg_1m'>> {

@@ -3,9 +3,10 @@
  * held-out block (from a reset, continuously, as the daemon runs it), against a Wiener filter and
  * a Kalman filter fitted on the same training bins; bits per spike; rate R² against the truth.
  */
+import type { Baselines as StoredBaselines } from '../model/baselines.js';
 import type { LangevinModel } from '../model/model-file.js';
 import { OnlineFilter } from '../model/filter.js';
-import { fitKalman, runKalman } from './kalman.js';
+import { fitKalman, kalmanToStored, runKalman } from './kalman.js';
 import { applyAffine, hcat, lagged, mat, mean, r2, ridgeCv, selectRows, type Mat } from './linear.js';
 
 export interface R2Result { perAxis: number[]; mean: number }
@@ -16,6 +17,8 @@ export interface Baselines {
   /** Held-out predictions, for the plots. */
   wienerPred: Mat;
   kalmanPred: Mat;
+  /** Both as the model file stores them (model/baselines.ts); the predictions above are theirs. */
+  stored: StoredBaselines;
 }
 
 export interface ModelEval {
@@ -119,5 +122,9 @@ export function baselines(train: Split, test: Split, positionLabels: string[], v
   for (let t = 0; t < test.counts.rows; t++) for (let k = 0; k < K; k++) kp[t * K + k] = states.data[t * states.cols + off + k];
   const kalmanPred = mat(kp, test.counts.rows, K);
   const kalman = { ...r2Labelled(test.velocity, kalmanPred, test.labelled), state: [...(train.position ? positionLabels : []), ...velocityLabels] };
-  return { wiener, kalman, wienerPred, kalmanPred };
+  const stored: StoredBaselines = {
+    wiener: { lags: best!.lags, weight: best!.cv.fit.weight, bias: best!.cv.fit.bias, alpha: best!.cv.alpha, cvR2: best!.cv.cvR2 },
+    kalman: kalmanToStored(km, kalman.state, off),
+  };
+  return { wiener, kalman, wienerPred, kalmanPred, stored };
 }

@@ -3,6 +3,8 @@
  * x_t = A x_{t−1} + w (Q), counts y_t = C x_t + q (R), all fitted by least squares on the
  * training bins. Run causally over a block from the training mean state.
  */
+import type { KalmanBaseline } from '../model/baselines.js';
+import { informationTerms } from '../model/kalman-filter.js';
 import { type Mat, mat, ridgeSolve } from './linear.js';
 
 /** Least squares B = argmin ‖Y − X B‖² (+ tiny ridge for stability) for small p. */
@@ -43,18 +45,34 @@ export interface KalmanModel {
   /** State size s = kinematic columns + 1. */
   s: number;
   n: number;
-  A: Float64Array; Q: Float64Array; C: Float64Array;
+  /** The fitted parameters, rounded to F32 as the model file stores them (so that this evaluates what the daemon runs). */
+  A: Float64Array; Q: Float64Array; C: Float64Array; R: Float64Array;
   /** Cᵀ R⁻¹ [s × n] and Cᵀ R⁻¹ C [s × s], precomputed for the information-form update. */
   CtRi: Float64Array; CtRiC: Float64Array;
   x0: Float64Array;
 }
 
+const f32 = (a: Float64Array): Float64Array => Float64Array.from(Float32Array.from(a));
+
+/** The model from parameters as stored (model/baselines.ts KalmanBaseline). */
+export function kalmanFromStored(p: { A: ArrayLike<number>; Q: ArrayLike<number>; C: ArrayLike<number>; R: ArrayLike<number>; x0: ArrayLike<number> }, s: number, n: number): KalmanModel {
+  const C = Float64Array.from(p.C);
+  const { CtRi, CtRiC } = informationTerms(C, p.R, n, s);
+  return { s, n, A: Float64Array.from(p.A), Q: Float64Array.from(p.Q), C, R: Float64Array.from(p.R), CtRi, CtRiC, x0: Float64Array.from(p.x0) };
+}
+
+/** The model as the model file stores it (model/baselines.ts); `state` labels the kinematic columns, velocity from `velocityOffset`. */
+export function kalmanToStored(m: KalmanModel, state: string[], velocityOffset: number): KalmanBaseline {
+  if (state.length !== m.s - 1) throw new RangeError(`kalman: ${state.length} state labels for a state of ${m.s - 1} kinematic columns`);
+  return { state, velocityOffset, A: Float32Array.from(m.A), Q: Float32Array.from(m.Q), C: Float32Array.from(m.C), R: Float32Array.from(m.R), x0: Float32Array.from(m.x0) };
+}
+
 /**
  * The observation model alone: C by least squares of counts on states (rows of X end with the
  * constant 1), R the residual covariance, and the information-form products. ReFIT-KF refits
- * only this part on relabelled closed-loop bins.
+ * only this part on relabelled closed-loop bins. C and R come rounded to F32, as stored.
  */
-export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: number, n: number): Pick<KalmanModel, 'C' | 'CtRi' | 'CtRiC'> {
+export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: number, n: number): Pick<KalmanModel, 'C' | 'R' | 'CtRi' | 'CtRiC'> {
   const Ct = lstsq(X, Y, T, s, n); // [s × n]
   const C = transpose(Ct, s, n); // [n × s]
   const fitted = matmul(X, Ct, T, s, n);
@@ -65,9 +83,10 @@ export function fitObservation(X: Float64Array, Y: Float64Array, T: number, s: n
     for (let j = 0; j < n; j++) R[i * n + j] += (ei * (Y[t * n + j] - fitted[t * n + j])) / T;
   }
   for (let i = 0; i < n; i++) R[i * n + i] += 1e-6 + 1e-3 * R[i * n + i];
-  const CtRi = transpose(solve(R, C, n, s), n, s); // (R⁻¹C)ᵀ = CᵀR⁻¹ (R symmetric)
-  const CtRiC = matmul(CtRi, C, s, n, s);
-  return { C, CtRi, CtRiC };
+  // Rounded to F32 as the model file stores them, so that what is evaluated is what the daemon runs.
+  const C32 = f32(C);
+  const R32 = f32(R);
+  return { C: C32, R: R32, ...informationTerms(C32, R32, n, s) };
 }
 
 /** Fits on training rows: kin [T × s−1] kinematic state, counts [T × n]. valid marks usable rows. */
@@ -96,10 +115,10 @@ export function fitKalman(kin: Mat, counts: Mat, valid?: ArrayLike<boolean>): Ka
   for (let t = 0; t < Tp; t++) for (let i = 0; i < s; i++) for (let j = 0; j < s; j++)
     Q[i * s + j] += (Xn[t * s + i] - pred[t * s + i]) * (Xn[t * s + j] - pred[t * s + j]) / Tp;
   for (let i = 0; i < s; i++) Q[i * s + i] += 1e-9;
-  const { C, CtRi, CtRiC } = fitObservation(Float64Array.from(X), Float64Array.from(Y), T, s, n);
+  const { C, R } = fitObservation(Float64Array.from(X), Float64Array.from(Y), T, s, n);
   const x0 = new Float64Array(s);
   for (let t = 0; t < T; t++) for (let i = 0; i < s; i++) x0[i] += X[t * s + i] / T;
-  return { s, n, A, Q, C, CtRi, CtRiC, x0 };
+  return kalmanFromStored({ A: f32(A), Q: f32(Q), C, R, x0: f32(x0) }, s, n);
 }
 
 /** Runs the filter over counts [T × n]; returns the posterior state means without the constant [T × s−1]. */

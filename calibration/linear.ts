@@ -3,6 +3,7 @@
  * Wiener filter: ridge on lagged counts), R². Gram matrices go through TensorFlow.js (XNNPACK),
  * the small solves through a Float64 Cholesky in plain TypeScript (ridgeSolve, also used by the Kalman filter).
  */
+import { choleskySolve } from '../model/linalg.js';
 import { tf } from './backend.js';
 import { RunningR2 } from '../report/stats.js';
 
@@ -82,35 +83,13 @@ export function crossProduct(A: Mat, B: Mat): Float64Array {
 
 /**
  * The project's one linear solver: (G + αI) W = R for symmetric positive definite G [p×p],
- * R [p×k], by Float64 Cholesky. Every system langevind solves is SPD (ridge Gram matrices, the
- * Kalman filter's covariances and their inverses), so one Cholesky serves them all.
+ * R [p×k], by Float64 Cholesky (model/linalg.ts, which the online Kalman filter runs on its own
+ * buffers). Every system langevind solves is SPD (ridge Gram matrices, the Kalman filter's
+ * covariances and their inverses), so one Cholesky serves them all.
  */
 export function ridgeSolve(G: Float64Array, R: Float64Array, p: number, k: number, alpha: number): Float64Array {
-  const Lm = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = G[i * p + j] + (i === j ? alpha : 0);
-      const ri = i * p;
-      const rj = j * p;
-      for (let q = 0; q < j; q++) s -= Lm[ri + q] * Lm[rj + q];
-      if (i === j) Lm[ri + i] = Math.sqrt(Math.max(s, 1e-12));
-      else Lm[ri + j] = s / Lm[rj + j];
-    }
-  }
   const W = new Float64Array(p * k);
-  for (let c = 0; c < k; c++) {
-    const y = new Float64Array(p);
-    for (let i = 0; i < p; i++) {
-      let s = R[i * k + c];
-      for (let q = 0; q < i; q++) s -= Lm[i * p + q] * y[q];
-      y[i] = s / Lm[i * p + i];
-    }
-    for (let i = p - 1; i >= 0; i--) {
-      let s = y[i];
-      for (let q = i + 1; q < p; q++) s -= Lm[q * p + i] * W[q * k + c];
-      W[i * k + c] = s / Lm[i * p + i];
-    }
-  }
+  choleskySolve(G, R, p, k, alpha, new Float64Array(p * p), new Float64Array(p), W);
   return W;
 }
 

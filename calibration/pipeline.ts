@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { preset, validateConfig, type ModelConfig, type PresetName, type VelocityFeatures } from '../model/config.js';
 import { initWeights } from '../model/init.js';
-import { makeModel, META_METRICS, META_PROVENANCE, saveModel, type LangevinModel } from '../model/model-file.js';
+import { loadModel, makeModel, META_METRICS, META_PROVENANCE, saveModel, type LangevinModel } from '../model/model-file.js';
 import { useBackend, type BackendName } from './backend.js';
 import { loadCheckpoint, saveCheckpoint, type DataFingerprint } from './checkpoint.js';
 import { loadDataset, type Dataset } from './dataset.js';
@@ -227,7 +227,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const model = makeModel(finalCfg, { ...weights, 'velocity.weight': fit.weight, 'velocity.bias': fit.bias }, {
     [META_PROVENANCE]: JSON.stringify(provenance),
     [META_METRICS]: JSON.stringify(metrics),
-  });
+  }, base.stored);
   saveModel(o.out, model);
   if (o.resume && o.resume === (o.checkpoint ?? `${o.out}.ckpt`) && existsSync(o.resume)) unlinkSync(o.resume);
   const fmtR = (r: R2Result): string => `${r.mean.toFixed(3)} (${r.perAxis.map((x, i) => `${ds.velocityLabels[i]} ${x.toFixed(3)}`).join(', ')})`;
@@ -243,4 +243,65 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     log(`report written to ${o.report}`);
   }
   return { model, metrics };
+}
+
+export interface RefitBaselinesOptions {
+  recording: string;
+  /** The model whose baselines are (re)fitted; its network tensors are written back unchanged. */
+  model: string;
+  out: string;
+  spikes?: string;
+  behaviour?: string;
+  velocityChannels?: string;
+  binMs?: number;
+  /** The command line, recorded in the provenance. */
+  command?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Fits only the Wiener and Kalman baselines of an existing model on the recording it was
+ * calibrated on, with the same split (the provenance's held_out_from_bin), and writes the model
+ * with them: for models made before calibration stored its baselines. The LangevinFlow tensors,
+ * config and other metadata are kept as they are; the metrics' baseline entries are replaced.
+ */
+export async function refitBaselines(o: RefitBaselinesOptions): Promise<{ model: LangevinModel; baselines: ReturnType<typeof baselines> }> {
+  const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  await useBackend('wasm');
+  const m = loadModel(o.model);
+  const ds = loadDataset(o.recording, { spikes: o.spikes, behaviour: o.behaviour, velocityChannels: o.velocityChannels, binMs: o.binMs });
+  const n = ds.counts.rows;
+  if (ds.counts.cols !== m.config.n_in || ds.binMs !== m.config.bin_ms)
+    throw new CalibrationError('EBADDATA', `${o.recording} has ${ds.counts.cols} channels of ${ds.binMs} ms bins, the model ${m.config.n_in} of ${m.config.bin_ms} ms`);
+  if (ds.velocityLabels.join(',') !== m.config.velocity_labels.join(','))
+    throw new CalibrationError('EBADDATA', `${o.recording} gives velocity ${ds.velocityLabels.join(', ')}, the model decodes ${m.config.velocity_labels.join(', ')}`);
+  let prov: { bins?: number; held_out_from_bin?: number; [k: string]: unknown } = {};
+  try {
+    prov = JSON.parse(m.metadata[META_PROVENANCE] ?? '{}');
+  } catch {
+    // No usable provenance: fall back to calibrate's default split.
+  }
+  if (prov.bins !== undefined && prov.bins !== n)
+    throw new CalibrationError('EBADDATA', `${o.recording} has ${n} bins, the model was calibrated on ${prov.bins}: not the same recording`);
+  const nTrain = prov.held_out_from_bin ?? Math.floor(n * 0.8);
+  const test = { counts: rowSlice(ds.counts, nTrain, n), velocity: rowSlice(ds.velocity, nTrain, n), position: sliceMat(ds.position, nTrain, n), labelled: ds.labelled.slice(nTrain) };
+  const train = { counts: rowSlice(ds.counts, 0, nTrain), velocity: rowSlice(ds.velocity, 0, nTrain), position: sliceMat(ds.position, 0, nTrain), labelled: ds.labelled.slice(0, nTrain) };
+  const base = baselines(train, test, ds.positionLabels, ds.velocityLabels, log);
+  const metadata = { ...m.metadata };
+  if (metadata[META_PROVENANCE] !== undefined)
+    metadata[META_PROVENANCE] = JSON.stringify({ ...prov, baselines_refit: { date: new Date().toISOString(), data: o.recording, held_out_from_bin: nTrain, command: o.command ?? null } });
+  try {
+    const metrics = JSON.parse(metadata[META_METRICS] ?? 'null') as CalibrationMetrics | null;
+    if (metrics?.velocityR2) {
+      metrics.velocityR2.wiener = base.wiener;
+      metrics.velocityR2.kalman = base.kalman;
+      metadata[META_METRICS] = JSON.stringify(metrics);
+    }
+  } catch {
+    // Metrics that do not parse are left as they were.
+  }
+  const model = makeModel(m.config, m.weights, metadata, base.stored);
+  saveModel(o.out, model);
+  log(`held-out velocity R² (bins ${nTrain}…${n - 1}): Wiener ${base.wiener.mean.toFixed(3)} (${base.wiener.lags} lags), Kalman ${base.kalman.mean.toFixed(3)}; model written to ${o.out}`);
+  return { model, baselines: base };
 }

@@ -18,6 +18,9 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   simulate: { module: 'simulate', summary: 'write a synthetic session with known ground truth as XDF' },
   calibrate: { module: 'calibrate', summary: 'train a model on a recorded session' },
   model: { module: 'model', summary: 'model init | model inspect' },
+  status: { module: 'status', summary: "a running daemon's health and main figures (its control API)" },
+  reload: { module: 'reload', summary: 'swap a new model into a running daemon between two bins: --model FILE' },
+  reset: { module: 'reset', summary: "reset a running daemon's filter at the next bin" },
   'simulate-user': { module: 'simulate-user', summary: 'a simulated subject and rig for closed-loop tests, or an open-loop calibration block as XDF' },
   recalibrate: { module: 'recalibrate', summary: 'ReFIT: refit the velocity readout on a closed-loop recording' },
 };

@@ -16,45 +16,57 @@ export interface SinkStats {
   uri: string;
   sent: number;
   dropped: number;
+  /** Consumers connected now, where the transport knows. */
+  subscribers?: number;
 }
 
+/** Input reconnect reasons the ZeroMQ source reports (streams/zmq); others are counted as they come. */
+export const RECONNECT_REASONS: readonly string[] = ['protocol', 'handshake', 'peer_gone'];
+export type HotSwapKind = 'model' | 'readout';
+
+/** The summary printed at SIGINT and served by GET /status (snake_case, as in the README). */
 export interface RunSummary {
-  bins_in: number;
-  bins_out: number;
+  /** Every message or sample taken off the input transport, decodable or not. */
+  messages_received: number;
+  /** Bins that passed validation. */
+  bins_accepted: number;
+  /** Bins stepped through the filter and handed to the outputs. */
+  bins_decoded: number;
+  /** Messages refused, by kind (an undecodable message is one of them). */
+  rejects: Record<RejectKind, number>;
   /** Gap events (a jump of more than one in seq) and the bins they skipped. */
   gaps: number;
   gap_bins: number;
   /** Bins the filter stepped with zero input (gap policy `zeros`, and bins rejected for their content). */
   filled_bins: number;
-  /** Filter resets: gap policy `reset`, a gap beyond max_gap, or a source restart. */
+  /** Filter resets: gap policy `reset`, a gap beyond max_gap, a source restart, or asked for. */
   resets: number;
+  /** Source restarts: seq jumped far back, or a new stream took over a silent one. */
   restarts: number;
-  /** Input connections re-established after the transport ended them, by reason. */
+  /** Input connections re-established, by reason. */
   input_reconnects: Record<string, number>;
-  duplicates: number;
-  reordered: number;
-  rejects: Record<RejectKind, number>;
-  rejects_total: number;
+  hot_swaps: Record<HotSwapKind, number>;
   /** Exceptions caught on the real-time path (should stay 0). */
   internal_errors: number;
   outputs: SinkStats[];
-  dropped: number;
   /** Latency per stage in microseconds. */
   latency_us: Record<Stage, HistogramSummary>;
   uptime_s: number;
 }
 
 export class Metrics {
-  binsIn = 0;
-  binsOut = 0;
+  messagesReceived = 0;
+  binsAccepted = 0;
+  binsDecoded = 0;
   gaps = 0;
   gapBins = 0;
   filledBins = 0;
   resets = 0;
   restarts = 0;
   internalErrors = 0;
-  readonly reconnects: Record<string, number> = {};
   readonly rejects: Record<RejectKind, number> = Object.fromEntries(REJECT_KINDS.map((k) => [k, 0])) as Record<RejectKind, number>;
+  readonly reconnects: Record<string, number> = Object.fromEntries(RECONNECT_REASONS.map((k) => [k, 0]));
+  readonly hotSwaps: Record<HotSwapKind, number> = { model: 0, readout: 0 };
   readonly latency: Record<Stage, Histogram> = {
     receive_to_decoded: new Histogram(),
     decoded_to_sent: new Histogram(),
@@ -88,21 +100,19 @@ export class Metrics {
 
   summary(outputs: SinkStats[] = []): RunSummary {
     return {
-      bins_in: this.binsIn,
-      bins_out: this.binsOut,
+      messages_received: this.messagesReceived,
+      bins_accepted: this.binsAccepted,
+      bins_decoded: this.binsDecoded,
+      rejects: { ...this.rejects },
       gaps: this.gaps,
       gap_bins: this.gapBins,
       filled_bins: this.filledBins,
       resets: this.resets,
       restarts: this.restarts,
       input_reconnects: { ...this.reconnects },
-      duplicates: this.rejects.duplicate,
-      reordered: this.rejects.reordered,
-      rejects: { ...this.rejects },
-      rejects_total: this.rejectsTotal,
+      hot_swaps: { ...this.hotSwaps },
       internal_errors: this.internalErrors,
       outputs,
-      dropped: outputs.reduce((a, o) => a + o.dropped, 0),
       latency_us: {
         receive_to_decoded: round(this.latency.receive_to_decoded.summary(1000)),
         decoded_to_sent: round(this.latency.decoded_to_sent.summary(1000)),
@@ -128,11 +138,11 @@ function round(s: HistogramSummary): HistogramSummary {
 
 /** The summary as a few lines of text for people. */
 export function formatSummary(s: RunSummary): string {
-  const rej = Object.entries(s.rejects).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const nonzero = (r: Record<string, number>): string => Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const dropped = s.outputs.reduce((a, o) => a + o.dropped, 0);
   const lines = [
-    `bins in ${s.bins_in}, out ${s.bins_out}; gaps ${s.gaps} (${s.gap_bins} bins missing, ${s.filled_bins} filled), duplicates ${s.duplicates}, reordered ${s.reordered}, resets ${s.resets}`,
-    `rejects: ${rej}; dropped on output ${s.dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}`,
-    ...(Object.keys(s.input_reconnects).length ? [`input reconnects: ${Object.entries(s.input_reconnects).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
+    `messages received ${s.messages_received}, bins accepted ${s.bins_accepted}, decoded ${s.bins_decoded}; gaps ${s.gaps} (${s.gap_bins} bins missing, ${s.filled_bins} filled), resets ${s.resets}, restarts ${s.restarts}`,
+    `rejects: ${nonzero(s.rejects)}; input reconnects: ${nonzero(s.input_reconnects)}; hot swaps: ${nonzero(s.hot_swaps)}; dropped on output ${dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}`,
     `latency (µs)         p50      p99    p99.9      max`,
   ];
   for (const [k, h] of Object.entries(s.latency_us)) {

@@ -1,15 +1,17 @@
 /**
  * Options of `langevind run`, from the command line and an optional JSON file (--config) with the
  * same options in snake_case; the command line wins. Checked here, with errors that name the option.
- * File paths in the config file (model, record) are relative to the config file's directory, so a
+ * File paths in the config file (model, record, control_token_file, model_dir, record_dir) are relative to the config file's directory, so a
  * config works from any working directory; on the command line they are relative to the cwd.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DECODERS, type DecoderName } from '../model/baselines.js';
 import { AffinityError, parseCpuList } from './affinity.js';
 import { UsageError } from './usage.js';
-import { GAP_POLICIES, type GapPolicy } from './pipeline.js';
+import { GAP_POLICIES, type GapPolicy } from './pipeline/index.js';
+import { CONTROL_USAGE } from './control/options.js';
 
 /** A usage error of `langevind run` (daemon/usage.ts): bad options or a bad --config file. */
 export class RunConfigError extends UsageError {
@@ -31,8 +33,15 @@ export interface RunConfig {
   /** Seconds between status log lines; 0 turns them off. */
   statusInterval: number;
   kernels?: 'ts' | 'wasm';
+  /** Which decoder of the model file runs: LangevinFlow (default) or a baseline calibration fitted beside it. */
+  decoder: DecoderName;
   /** Pin every thread of the daemon to these CPUs (Linux); unset: the scheduler decides. */
   cpus?: number[];
+  /** Control plane (daemon/control/options.ts): address or off, token file, confinement directories. */
+  control?: string;
+  controlTokenFile?: string;
+  modelDir?: string;
+  recordDir?: string;
 }
 
 export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output URI [--output URI …] [options]
@@ -47,8 +56,10 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           to connect), zmq+ipc:///tmp/velocity, lsl://name=langevind-velocity
   --record FILE.xdf       record every bin, every refused message and every decode to XDF
   --config FILE.json      the same options as JSON: {"model", "input", "output": [..], "record",
-                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels", "cpus"};
-                          its "model" and "record" paths are relative to the file's directory
+                          "gap_policy", "max_gap", "stream_id", "status_interval", "kernels",
+                          "decoder", "cpus", "control", "control_token_file", "model_dir",
+                          "record_dir"}; its "model", "record", "control_token_file",
+                          "model_dir" and "record_dir" paths are relative to the file's directory
   --gap-policy zeros|reset  a gap in seq: step the filter through the missing bins with zero
                           input (default; a gap longer than --max-gap resets) or reset the filter
   --max-gap N             longest gap filled with zeros, in bins (default: 1 s of bins)
@@ -56,14 +67,18 @@ export const RUN_USAGE = `usage: langevind run --model FILE --input URI --output
                           it has been silent for 1 s, the next stream that sends)
   --status-interval S     seconds between status log lines (default 10; 0: off)
   --kernels ts|wasm       filter kernels (default: wasm when available)
+  --decoder langevinflow|wiener|kalman
+                          which decoder of the model file runs (default langevinflow); wiener and
+                          kalman are the baselines calibrate stores beside the network
   --cpus LIST             pin the daemon's threads to these CPUs, e.g. 2 or 2-3 (Linux); keeps
                           the scheduler from moving it between CPUs, which costs latency
+${CONTROL_USAGE}
 
 Logs are NDJSON on stderr; "ready" is logged once inputs and outputs are open. On SIGINT or
 SIGTERM the daemon stops taking input, flushes outputs and the recording, prints a summary (text,
 then one JSON line) on stdout and exits 0.`;
 
-const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'cpus'] as const;
+const CONFIG_KEYS = ['model', 'input', 'output', 'record', 'gap_policy', 'max_gap', 'stream_id', 'status_interval', 'kernels', 'decoder', 'cpus', 'control', 'control_token_file', 'model_dir', 'record_dir'] as const;
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
@@ -102,7 +117,12 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
         'stream-id': { type: 'string' },
         'status-interval': { type: 'string' },
         kernels: { type: 'string' },
+        decoder: { type: 'string' },
         cpus: { type: 'string' },
+        control: { type: 'string' },
+        'control-token-file': { type: 'string' },
+        'model-dir': { type: 'string' },
+        'record-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -150,6 +170,8 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
   if (!(GAP_POLICIES as readonly string[]).includes(gp)) throw new RunConfigError(`--gap-policy must be ${GAP_POLICIES.join(' or ')}, got "${gp}"`);
   const kernels = str(a.kernels, 'kernels');
   if (kernels !== undefined && kernels !== 'ts' && kernels !== 'wasm') throw new RunConfigError(`--kernels must be ts or wasm, got "${kernels}"`);
+  const decoder = str(a.decoder, 'decoder') ?? 'langevinflow';
+  if (!(DECODERS as readonly string[]).includes(decoder)) throw new RunConfigError(`--decoder must be ${DECODERS.join(', ')}, got "${decoder}"`);
   let cpus: number[] | undefined;
   const cpuSpec = a.cpus ?? (Array.isArray(file.cpus) ? file.cpus.join(',') : str(undefined, 'cpus'));
   if (cpuSpec !== undefined) {
@@ -169,6 +191,11 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
     streamId: str(a['stream-id'], 'stream_id'),
     statusInterval: num(a['status-interval'], 'status_interval', '--status-interval', false) ?? 10,
     kernels: kernels as RunConfig['kernels'],
+    decoder: decoder as DecoderName,
     cpus,
+    control: str(a.control, 'control'),
+    controlTokenFile: path(a['control-token-file'], 'control_token_file'),
+    modelDir: path(a['model-dir'], 'model_dir'),
+    recordDir: path(a['record-dir'], 'record_dir'),
   };
 }

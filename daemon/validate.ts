@@ -16,6 +16,7 @@
  *   A bin rejected for its content still takes its place in the sequence, so the filter fills it
  *   like a missing bin rather than silently running one bin short.
  */
+import { validateCounts } from '../model/filter.js';
 import type { SpikeBin } from '../streams/types.js';
 
 export type RejectKind = 'undecodable' | 'stream_id' | 'bin_ms' | 'channels' | 'counts' | 'duplicate' | 'reordered';
@@ -111,15 +112,15 @@ export class BinValidator {
   }
 }
 
-/** 'channels' or 'counts' when the vector cannot be fed to the filter, else null. No allocation. */
+/**
+ * 'channels' or 'counts' when the vector cannot be fed to the filter, else null: the filter's own
+ * check (model/filter.ts validateCounts, the one definition of a valid counts vector), which
+ * allocates nothing for a valid vector. This is the only place a bin's counts are checked; the
+ * filter then steps them unchecked.
+ */
 export function countsProblem(counts: ArrayLike<number>, nIn: number): 'channels' | 'counts' | null {
   if (counts.length !== nIn) return 'channels';
-  for (let i = 0; i < nIn; i++) {
-    const v = counts[i];
-    // !(v >= 0) catches NaN and negatives; the floor test catches fractions and ±Infinity.
-    if (!(v >= 0) || Math.floor(v) !== v || v === Infinity) return 'counts';
-  }
-  return null;
+  return validateCounts(counts, nIn) === null ? null : 'counts';
 }
 
 /** Human-readable detail for a rejected bin; called only when a log line is written. */
@@ -131,14 +132,8 @@ export function describeReject(kind: RejectKind, bin: SpikeBin | null, opts: { n
     case 'bin_ms':
       return `bin_ms ${bin.binMs} does not match the model's ${opts.binMs}`;
     case 'channels':
-      return `${bin.counts.length} channels, the model expects ${opts.nIn}`;
-    case 'counts': {
-      for (let i = 0; i < bin.counts.length; i++) {
-        const v = bin.counts[i];
-        if (!(v >= 0) || Math.floor(v) !== v || v === Infinity) return `counts[${i}] = ${v}: counts must be finite non-negative integers`;
-      }
-      return 'counts must be finite non-negative integers';
-    }
+    case 'counts':
+      return validateCounts(bin.counts, opts.nIn) ?? 'counts must be finite non-negative integers';
     case 'duplicate':
       return `seq ${bin.seq} repeats the last accepted seq`;
     case 'reordered':

@@ -41,3 +41,12 @@ export class SnapshotError extends Error {
     this.name = 'SnapshotError';
   }
 }
+
+/** A decoder the model file does not hold (a model calibrated before baselines were stored, or made by `model init`). */
+export class DecoderError extends Error {
+  readonly code = 'ENOBASELINE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecoderError';
+  }
+}

@@ -40,6 +40,14 @@ export interface FilterSnapshot {
   state: Float32Array;
 }
 
+/** A readout from OnlineFilter.prepareReadout(), in the kernels' layout. */
+export interface PreparedReadout {
+  readonly rows: number;
+  readonly cols: number;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+}
+
 export interface FilterOptions {
   /** Kernel backend; default: WebAssembly SIMD when available, else plain TypeScript. */
   kernels?: KernelFactory;
@@ -68,11 +76,20 @@ export function validateCounts(counts: ArrayLike<number>, nIn: number): string |
   return null;
 }
 
+/**
+ * Whether a filter of `a` can take `b`'s weights in place (OnlineFilter.reloadSteps): every
+ * buffer the same size and the readout features the same.
+ */
+export function sameFilterShape(a: ModelConfig, b: ModelConfig): boolean {
+  return JSON.stringify(dims(a)) === JSON.stringify(dims(b)) && JSON.stringify(a.velocity_features) === JSON.stringify(b.velocity_features);
+}
+
 const SRC_CODE: Record<FeatureSource, number> = { rates: 0, log_rates: 1, z: 2, v: 3, h: 4, o: 5 };
 
 export class OnlineFilter {
-  readonly config: ModelConfig;
-  readonly modelId: string;
+  /** Replaced by reloadSteps(), like the weights. */
+  private cfg: ModelConfig;
+  private id: string;
   readonly dims: Dims;
   readonly backend: string;
 
@@ -141,6 +158,11 @@ export class OnlineFilter {
   private readonly logRates: Float32Array;
   private readonly velocity: Float32Array;
 
+  /** The weight tensors' names and buffers, in arena order, and the [rows, cols] of those stored packed. */
+  private readonly wNames: readonly string[];
+  private readonly weightBuffers: Float32Array[];
+  private readonly packShapes: Map<number, [number, number]>;
+
   // Views made once so step() creates none.
   private readonly qH: Float32Array[];
   private readonly kH: Float32Array[];
@@ -153,8 +175,8 @@ export class OnlineFilter {
   constructor(model: LangevinModel, opts: FilterOptions = {}) {
     const cfg = model.config;
     const dm = dims(cfg);
-    this.config = cfg;
-    this.modelId = model.id;
+    this.cfg = cfg;
+    this.id = model.id;
     this.dims = dm;
     const { nIn, nOut, H, D, C, d, heads, F, W, K, features } = dm;
     const w = model.weights;
@@ -181,20 +203,16 @@ export class OnlineFilter {
       this.inW, this.inB, this.outW, this.outB, this.l1W, this.l1B, this.l2W, this.l2B, this.n1W, this.n1B, this.n2W, this.n2B,
       this.roW, this.roB, this.velW, this.velB] = b;
     normaliseKernel(this.khat, C, this.khat);
+    this.wNames = wNames;
     // The dense weights are read once per bin and dominate the step (memory-bound at preset P):
     // rearrange them once into the kernels' blocked layout, which streams each matrix sequentially.
     const k = this.k;
-    k.packMatrix(this.wIh, 3 * H, nIn);
-    k.packMatrix(this.wHh, 3 * H, H);
-    k.packMatrix(this.icZW, D, H);
-    k.packMatrix(this.icVW, D, H);
-    k.packMatrix(this.corrW, D, H);
-    k.packMatrix(this.inW, 3 * d, d);
-    k.packMatrix(this.outW, d, d);
-    k.packMatrix(this.l1W, F, d);
-    k.packMatrix(this.l2W, d, F);
-    k.packMatrix(this.roW, nOut, d);
-    k.packMatrix(this.velW, K, features);
+    this.packShapes = new Map<number, [number, number]>([
+      [0, [3 * H, nIn]], [1, [3 * H, H]], [4, [D, H]], [6, [D, H]], [8, [D, H]], [11, [3 * d, d]], [13, [d, d]],
+      [15, [F, d]], [17, [d, F]], [23, [nOut, d]], [25, [K, features]],
+    ]);
+    this.weightBuffers = b.slice(0, wNames.length);
+    for (const [j, [rows, cols]] of this.packShapes) k.packMatrix(b[j], rows, cols);
     let i = wNames.length;
     this.state = b[i++];
     [this.x, this.gi, this.gh, this.grad, this.eps, this.qkv, this.p, this.attn, this.a, this.y, this.f1, this.f2, this.o,
@@ -232,6 +250,46 @@ export class OnlineFilter {
     this.out = { velocity: this.velocity, logRates: this.logRates, z: this.z, v: this.v, h: this.h, o: this.o };
   }
 
+  get config(): ModelConfig {
+    return this.cfg;
+  }
+
+  get modelId(): string {
+    return this.id;
+  }
+
+  /**
+   * Steps that turn this filter into one of `model`, whose shapes must be this filter's
+   * (sameFilterShape): one tensor per step, a copy into the filter's own buffers and, for a
+   * matrix, its repacking (well under a millisecond each at preset M), the configuration and id
+   * in the last. No new WebAssembly memory or instance, so a hot reload costs neither a large
+   * allocation nor a deoptimisation. The filter must not be stepped until the last step ran;
+   * then reset() or restore() it.
+   */
+  reloadSteps(model: LangevinModel): Array<() => void> {
+    if (!sameFilterShape(this.cfg, model.config)) throw new ModelFileError('ESHAPE', `reload: model ${model.id} does not have this filter's shapes`);
+    const w = model.weights;
+    for (const n of this.wNames) {
+      if (!w[n]) throw new ModelFileError('EMISSING', `reload: model has no tensor "${n}"`);
+      if (w[n].length !== this.weightBuffers[this.wNames.indexOf(n)].length) throw new ModelFileError('ESHAPE', `reload: tensor "${n}" has ${w[n].length} values, this filter holds ${this.weightBuffers[this.wNames.indexOf(n)].length}`);
+    }
+    const steps: Array<() => void> = this.wNames.map((n, j) => () => {
+      const buf = this.weightBuffers[j];
+      buf.set(w[n]);
+      if (buf === this.khat) normaliseKernel(this.khat, this.dims.C, this.khat);
+      const shape = this.packShapes.get(j);
+      if (shape) this.k.packMatrix(buf, shape[0], shape[1]);
+    });
+    steps.push(() => {
+      this.cfg = model.config;
+      this.id = model.id;
+      this.lnEps[0] = model.config.layer_norm_eps;
+      this.state.fill(0);
+      this.bins = 0;
+    });
+    return steps;
+  }
+
   /** Bins stepped since construction or the last reset(). */
   get binsSinceReset(): number {
     return this.bins;
@@ -262,10 +320,18 @@ export class OnlineFilter {
    * overwritten by the next call.
    */
   step(counts: ArrayLike<number>): StepOutput {
-    const dm = this.dims;
-    const nIn = dm.nIn;
-    const reason = validateCounts(counts, nIn);
+    const reason = validateCounts(counts, this.dims.nIn);
     if (reason !== null) throw new InputError(reason);
+    return this.stepUnchecked(counts);
+  }
+
+  /**
+   * step() without the checks, for a caller that already validated the bin (the daemon's validate
+   * stage checks every bin once). `counts` must hold nIn finite non-negative integers; anything
+   * else gives a meaningless state.
+   */
+  stepUnchecked(counts: ArrayLike<number>): StepOutput {
+    const nIn = this.dims.nIn;
     const x = this.x;
     for (let i = 0; i < nIn; i++) x[i] = counts[i];
     this.encode();
@@ -382,6 +448,34 @@ export class OnlineFilter {
     const o = this.o;
     for (let i = 0; i < d; i++) o[i] = y[i] + f2[i];
     layerNormInPlace(o, this.n2W, this.n2B, d, this.lnEps);
+  }
+
+  /**
+   * A velocity readout (`velocity.weight` [K, features] row-major, `velocity.bias` [K]) checked
+   * and rearranged into the kernels' layout, ready for setReadout(). Allocates: call it off the
+   * bin path.
+   */
+  prepareReadout(weight: ArrayLike<number>, bias: ArrayLike<number>): PreparedReadout {
+    const { K, features } = this.dims;
+    if (weight.length !== K * features) throw new ModelFileError('ESHAPE', `readout weight has ${weight.length} values, this model needs [${K}, ${features}] = ${K * features}`);
+    if (bias.length !== K) throw new ModelFileError('ESHAPE', `readout bias has ${bias.length} values, this model needs ${K}`);
+    const w = Float32Array.from(weight);
+    const b = Float32Array.from(bias);
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new ModelFileError('EVALUE', `readout weight holds ${w[i]} at flat index ${i}`);
+    for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i])) throw new ModelFileError('EVALUE', `readout bias holds ${b[i]} at index ${i}`);
+    this.k.packMatrix(w, K, features);
+    return { rows: K, cols: features, weight: w, bias: b };
+  }
+
+  /**
+   * Replaces the velocity readout; the latent state and its feature history are kept. Two
+   * copies into the filter's own buffers, no allocation, so it may run between any two bins.
+   */
+  setReadout(r: PreparedReadout): void {
+    if (r.rows !== this.dims.K || r.cols !== this.dims.features || r.weight.length !== this.velW.length || r.bias.length !== this.velB.length)
+      throw new ModelFileError('ESHAPE', `readout is [${r.rows}, ${r.cols}], this model needs [${this.dims.K}, ${this.dims.features}]`);
+    this.velW.set(r.weight);
+    this.velB.set(r.bias);
   }
 
   /** log-rates, then the velocity readout over the (lagged) features. */

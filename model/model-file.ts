@@ -1,10 +1,13 @@
 /**
  * A langevind model: config + weights + metadata, stored as one `.safetensors` file with
  * `__metadata__["format"] = "langevind-model/1"` and the config JSON in
- * `__metadata__["langevind.config"]`. Loading refuses anything that is not exactly such a model.
+ * `__metadata__["langevind.config"]`, optionally with the baseline decoders calibration fitted
+ * beside it (`baseline.*` tensors, model/baselines.ts). Loading refuses anything that is not
+ * exactly such a model.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { baselinesToFile, META_BASELINES, readBaselines, type Baselines } from './baselines.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { ModelFileError } from './errors.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
@@ -25,6 +28,8 @@ export interface LangevinModel {
   metadata: Record<string, string>;
   /** `langevind.model_id` when set, else the first 12 hex digits of the file's SHA-256. */
   id: string;
+  /** The Wiener and Kalman filters fitted by the same calibration, when the file has them (model/baselines.ts). */
+  baselines: Baselines;
 }
 
 function shortHash(bytes: Uint8Array): string {
@@ -74,12 +79,13 @@ export function loadModel(pathOrBytes: string | Uint8Array): LangevinModel {
     throw new ModelFileError('EJSON', `model: "${META_CONFIG}" is not valid JSON (${(e as Error).message})`);
   }
   const config = validateConfig(parsed);
+  const baselines = readBaselines(tensors, metadata, config);
   const weights = checkWeights(config, tensors);
-  return { config, weights, metadata, id: metadata[META_MODEL_ID] ?? shortHash(bytes) };
+  return { config, weights, metadata, id: metadata[META_MODEL_ID] ?? shortHash(bytes), baselines };
 }
 
 /** The file bytes of a model (format and config metadata always written from model.config). */
-export function modelToBytes(model: Pick<LangevinModel, 'config' | 'weights' | 'metadata'>): Uint8Array {
+export function modelToBytes(model: Pick<LangevinModel, 'config' | 'weights' | 'metadata'> & { baselines?: Baselines }): Uint8Array {
   const shapes = tensorShapes(model.config);
   const map = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, shape] of Object.entries(shapes)) {
@@ -87,11 +93,15 @@ export function modelToBytes(model: Pick<LangevinModel, 'config' | 'weights' | '
     if (!data) throw new ModelFileError('EMISSING', `model: tensor "${name}" is missing`);
     map.set(name, { shape, data });
   }
-  const metadata = { ...model.metadata, [META_FORMAT]: MODEL_FORMAT, [META_CONFIG]: JSON.stringify(model.config) };
+  // The baselines' metadata is always written from model.baselines, never copied stale.
+  const { [META_BASELINES]: _stale, ...rest } = model.metadata;
+  const b = baselinesToFile(model.config, model.baselines ?? {});
+  for (const [name, t] of b.tensors) map.set(name, t);
+  const metadata = { ...rest, ...b.metadata, [META_FORMAT]: MODEL_FORMAT, [META_CONFIG]: JSON.stringify(model.config) };
   return writeSafetensors(map, metadata);
 }
 
-export function saveModel(path: string, model: Pick<LangevinModel, 'config' | 'weights' | 'metadata'>): void {
+export function saveModel(path: string, model: Pick<LangevinModel, 'config' | 'weights' | 'metadata'> & { baselines?: Baselines }): void {
   writeFileSync(path, modelToBytes(model));
 }
 
@@ -99,7 +109,7 @@ export function saveModel(path: string, model: Pick<LangevinModel, 'config' | 'w
  * Builds an in-memory model from a config and weights (checked like a loaded file). Its id is
  * that of the file modelToBytes would write, so a saved and reloaded model keeps the same id.
  */
-export function makeModel(config: ModelConfig, weights: Record<string, Float32Array>, extraMetadata: Record<string, string> = {}): LangevinModel {
+export function makeModel(config: ModelConfig, weights: Record<string, Float32Array>, extraMetadata: Record<string, string> = {}, baselines: Baselines = {}): LangevinModel {
   const cfg = validateConfig(config);
   const map = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, data] of Object.entries(weights)) map.set(k, { shape: [data.length], data });
@@ -113,7 +123,11 @@ export function makeModel(config: ModelConfig, weights: Record<string, Float32Ar
     t.shape = shape;
   }
   const checked = checkWeights(cfg, map);
-  const metadata: Record<string, string> = { ...extraMetadata, [META_FORMAT]: MODEL_FORMAT, [META_CONFIG]: JSON.stringify(cfg) };
-  const id = metadata[META_MODEL_ID] ?? shortHash(modelToBytes({ config: cfg, weights: checked, metadata }));
-  return { config: cfg, weights: checked, metadata, id };
+  // Checked as a loaded file's would be (sizes against the config, finite values).
+  const b = baselinesToFile(cfg, baselines);
+  const checkedBaselines = readBaselines(b.tensors, b.metadata, cfg);
+  const { [META_BASELINES]: _stale, ...rest } = extraMetadata;
+  const metadata: Record<string, string> = { ...rest, ...b.metadata, [META_FORMAT]: MODEL_FORMAT, [META_CONFIG]: JSON.stringify(cfg) };
+  const id = metadata[META_MODEL_ID] ?? shortHash(modelToBytes({ config: cfg, weights: checked, metadata, baselines: checkedBaselines }));
+  return { config: cfg, weights: checked, metadata, id, baselines: checkedBaselines };
 }

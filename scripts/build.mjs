@@ -24,7 +24,7 @@ if (existsSync(asmDir)) {
 }
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
 // Non-TS assets the compiled code reads at run time.
-for (const [src, dst] of [['proto', 'dist/proto']]) {
+for (const [src, dst] of [['proto', 'dist/proto'], ['daemon/dashboard/static', 'dist/daemon/dashboard/static']]) {
   const from = join(root, src);
   if (!existsSync(from)) continue;
   mkdirSync(join(root, dst), { recursive: true });

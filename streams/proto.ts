@@ -49,7 +49,7 @@ export function protoTypes(): { SpikeBin: import('protobufjs').Type; Decoded: im
 const TO_OBJECT = { longs: Number, defaults: true, arrays: true } as const;
 
 /** Reference encoder (protobufjs). */
-export function pbEncodeSpikeBin(bin: Omit<SpikeBin, 'receivedNs'>): Uint8Array {
+export function pbEncodeSpikeBin(bin: Omit<SpikeBin, 'receivedNs' | 'receivedLslTime'>): Uint8Array {
   const { SpikeBin: T } = protoTypes();
   return T.encode(T.create({ seq: bin.seq, timestamp: bin.timestamp, counts: Array.from(bin.counts), binMs: bin.binMs, streamId: bin.streamId })).finish();
 }
@@ -63,7 +63,7 @@ export function pbDecodeSpikeBin(bytes: Uint8Array): SpikeBin {
   } catch (err) {
     throw new ProtoError(`SpikeBin: ${(err as Error).message}`);
   }
-  return { seq: o.seq as number, timestamp: o.timestamp as number, counts: Float64Array.from(o.counts as number[]), binMs: o.binMs as number, streamId: o.streamId as string, receivedNs: 0 };
+  return { seq: o.seq as number, timestamp: o.timestamp as number, counts: Float64Array.from(o.counts as number[]), binMs: o.binMs as number, streamId: o.streamId as string, receivedNs: 0, receivedLslTime: 0 };
 }
 
 export function pbEncodeDecoded(d: Decoded): Uint8Array {
@@ -85,7 +85,8 @@ export function pbDecodeDecoded(bytes: Uint8Array): Decoded {
   }
   return {
     seq: o.seq as number, timestamp: o.timestamp as number, velocity: Float32Array.from(o.velocity as number[]),
-    receivedNs: o.receivedNs as number, decodedNs: o.decodedNs as number, sentNs: o.sentNs as number,
+    // receivedLslTime is not on the wire (Decoded carries the daemon's monotonic stamps only).
+    receivedNs: o.receivedNs as number, receivedLslTime: 0, decodedNs: o.decodedNs as number, sentNs: o.sentNs as number,
     modelId: o.modelId as string, streamId: o.streamId as string,
   };
 }
@@ -199,7 +200,7 @@ export class SpikeBinWriter {
   private s = new Scratch(256);
   private sid = new StringBytes();
 
-  encode(bin: Omit<SpikeBin, 'receivedNs'>): Buffer {
+  encode(bin: Omit<SpikeBin, 'receivedNs' | 'receivedLslTime'>): Buffer {
     const counts = bin.counts;
     const n = counts.length;
     let packed = 0;
@@ -434,11 +435,11 @@ class Store<T extends Float64Array | Float32Array> {
 }
 
 export function newSpikeBin(): SpikeBin {
-  return { seq: 0, timestamp: 0, counts: new Float64Array(0), binMs: 0, streamId: '', receivedNs: 0 };
+  return { seq: 0, timestamp: 0, counts: new Float64Array(0), binMs: 0, streamId: '', receivedNs: 0, receivedLslTime: 0 };
 }
 
 export function newDecoded(k = 0): Decoded {
-  return { seq: 0, timestamp: 0, velocity: new Float32Array(k), receivedNs: 0, decodedNs: 0, sentNs: 0, modelId: '', streamId: '' };
+  return { seq: 0, timestamp: 0, velocity: new Float32Array(k), receivedNs: 0, receivedLslTime: 0, decodedNs: 0, sentNs: 0, modelId: '', streamId: '' };
 }
 
 /**
@@ -561,7 +562,7 @@ const sbWriter = new SpikeBinWriter();
 const dWriter = new DecodedWriter();
 
 /** Canonical proto3 bytes of a SpikeBin (a fresh copy). */
-export function encodeSpikeBin(bin: Omit<SpikeBin, 'receivedNs'>): Uint8Array {
+export function encodeSpikeBin(bin: Omit<SpikeBin, 'receivedNs' | 'receivedLslTime'>): Uint8Array {
   return new Uint8Array(sbWriter.encode(bin));
 }
 

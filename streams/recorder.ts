@@ -11,7 +11,10 @@
  *   - `<input name>-rejected` (type InputRejects, one string channel, irregular): every message the
  *     daemon refused, as one JSON object: kind, detail, received_ns, and either the bin as decoded
  *     (seq, timestamp, stream_id, bin_ms, counts) or the raw frames in base64. Stamped with the
- *     bin's timestamp, or for undecodable bytes with the last bin's, so it sorts into the session.
+ *     bin's timestamp, or for undecodable bytes with the last bin's, so it sorts into the session;
+ *   - `langevind-markers` (type Markers, one string channel, irregular): events of the session such
+ *     as a model or readout swapped in, a filter reset asked for, the recording started or
+ *     stopped, one JSON object each, stamped with the last bin's timestamp.
  *
  * Non-blocking: recordBin/recordDecoded only copy into preallocated buffers; a timer hands the
  * buffered samples to the XdfWriter (which encodes them and writes asynchronously on its own
@@ -82,6 +85,8 @@ export class Recorder {
   private readonly decoded: Rows<Float64Array>;
   /** Rejected messages waiting for the next drain: [timestamp, JSON] (rare: no preallocation). */
   private rejected: Array<[number, string]> = [];
+  /** Markers waiting for the next drain (rare: no preallocation). */
+  private markers: Array<[number, string]> = [];
   private readonly nVel: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -93,7 +98,7 @@ export class Recorder {
 
   private constructor(
     private readonly writer: XdfWriter,
-    private readonly ids: { counts: number; receipts: number; decoded: number; rejected: number },
+    private readonly ids: { counts: number; receipts: number; decoded: number; rejected: number; markers: number },
     opts: RecorderOptions,
   ) {
     const c = opts.input.channelLabels.length;
@@ -153,7 +158,16 @@ export class Recorder {
       sourceId: `langevind-recorder/${input.name}-rejected`,
       desc: describeChannels(['message'], { type: 'JSON' }),
     }));
-    return new Recorder(writer, { counts, receipts, decoded, rejected }, opts);
+    const markers = writer.addStream(makeStreamInfo({
+      name: 'langevind-markers',
+      type: 'Markers',
+      channelCount: 1,
+      channelFormat: 'string',
+      nominalSrate: 0,
+      sourceId: 'langevind-recorder/markers',
+      desc: describeChannels(['event'], { type: 'JSON' }),
+    }));
+    return new Recorder(writer, { counts, receipts, decoded, rejected, markers }, opts);
   }
 
   /** Copies the bin; never blocks. Counts are stored as int32 (they are validated integers by then). */
@@ -187,6 +201,15 @@ export class Recorder {
     this.rejected.push([t, JSON.stringify(entry)]);
   }
 
+  /**
+   * Keeps a session event (a JSON object: `event` and its details), stamped with the last bin's
+   * timestamp so it sorts between the bins it came between. Off the bin path; never blocks.
+   */
+  recordMarker(event: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.markers.push([this.lastT, JSON.stringify(event)]);
+  }
+
   /** Copies the decode; never blocks. */
   recordDecoded(dec: Decoded): void {
     if (this.closed) return;
@@ -211,9 +234,11 @@ export class Recorder {
       for (const [t, json] of this.rejected) this.writer.pushSample(this.ids.rejected, t, [json]);
       this.handed.rejected += this.rejected.length;
       this.rejected = [];
+      for (const [t, json] of this.markers) this.writer.pushSample(this.ids.markers, t, [json]);
+      this.markers = [];
       if (this.handed.bins > 0 && this.lastT - this.lastOffsetT >= CLOCK_OFFSET_EVERY_S) {
         // The recording is in the source's clock: offset 0 says so to readers that sync clocks.
-        for (const id of [this.ids.counts, this.ids.receipts, this.ids.decoded, this.ids.rejected]) this.writer.pushClockOffset(id, this.lastT, 0);
+        for (const id of [this.ids.counts, this.ids.receipts, this.ids.decoded, this.ids.rejected, this.ids.markers]) this.writer.pushClockOffset(id, this.lastT, 0);
         this.lastOffsetT = this.lastT;
       }
     } catch (err) {
@@ -230,7 +255,7 @@ export class Recorder {
     return n;
   }
 
-  /** The writer's counts: samples written and dropped per stream (ids: 1 counts, 2 receipts, 3 decoded, 4 rejected). */
+  /** The writer's counts: samples written and dropped per stream (ids: 1 counts, 2 receipts, 3 decoded, 4 rejected, 5 markers). */
   stats(): XdfWriterStats {
     return this.writer.stats();
   }

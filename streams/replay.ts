@@ -1,6 +1,7 @@
 /**
  * Replay of a recording's spike stream as a source of SpikeBins: paced by the recorded
- * timestamps at 1× or N×, or as fast as possible. Registered as `replay:///path.xdf?speed=1`.
+ * timestamps at 1× or N×, or as fast as possible. As the daemon's input: fromReplay(opts), named
+ * by `replay:///path.xdf?speed=1` (replayOptionsFromUri).
  *
  * Pacing is drift-free: every bin's release time is computed from one monotonic start time,
  * never from the previous release. Each wait is a timer to about 1.5 ms before the release,
@@ -14,9 +15,10 @@
 import { existsSync } from 'node:fs';
 import { Observable } from 'rxjs';
 import { binMs as infoBinMs, channelLabels, type StreamInfo } from './stream-info.js';
-import { monotonicNs, type SpikeBin } from './types.js';
+import { asIncoming } from './incoming.js';
+import { MONOTONIC_TO_LSL_S } from './lsl/clock.js';
+import { monotonicNs, type Source, type SpikeBin } from './types.js';
 import { readXdf, type XdfStream } from './xdf/reader.js';
-import { registerSource } from '../daemon/endpoints.js';
 
 export class ReplayError extends Error {
   constructor(readonly code: 'EREPLAYOPTS' | 'ENORECORDING' | 'ENOSTREAM' | 'EBADSTREAM' | 'EEMPTY', message: string) {
@@ -143,6 +145,7 @@ export function binAt(rec: Recording, i: number): SpikeBin {
     binMs: rec.binMs,
     streamId: rec.name,
     receivedNs: 0,
+    receivedLslTime: 0,
   };
 }
 
@@ -261,7 +264,7 @@ export function replayRecording(rec: Recording, speed: number | 'max', loop = fa
   const sp = checkSpeed(speed);
   return new Observable<SpikeBin>((subscriber) => {
     const counts = new Float64Array(rec.channels);
-    const bin: SpikeBin = { seq: 0, timestamp: 0, counts, binMs: rec.binMs, streamId: rec.name, receivedNs: 0 };
+    const bin: SpikeBin = { seq: 0, timestamp: 0, counts, binMs: rec.binMs, streamId: rec.name, receivedNs: 0, receivedLslTime: 0 };
     const period = loopPeriodS(rec);
     const pacer = pace({
       count: loop ? Number.POSITIVE_INFINITY : rec.bins,
@@ -273,6 +276,7 @@ export function replayRecording(rec: Recording, speed: number | 'max', loop = fa
         bin.seq = i;
         bin.timestamp = rec.timestamps[j] + ((i - j) / rec.bins) * period;
         bin.receivedNs = monotonicNs();
+        bin.receivedLslTime = bin.receivedNs * 1e-9 + MONOTONIC_TO_LSL_S;
         subscriber.next(bin);
       },
       done: () => subscriber.complete(),
@@ -295,18 +299,23 @@ export function replayOptionsFromUri(uri: URL): ReplayOptions {
   };
 }
 
+export interface ReplayInputOptions extends ReplayOptions {
+  /** The model's channel count and bin width: a recording that does not match is refused, naming both. */
+  nIn: number;
+  binMs: number;
+}
+
 /**
- * The daemon's `replay:` input. The recording is loaded and checked against the model before the
- * daemon reports ready, so a mismatched recording is refused at start, naming both sides.
+ * A recording as the daemon's input. The recording is loaded and checked against the model before
+ * this resolves (before the daemon reports ready), so a mismatch is refused at start.
  */
-registerSource('replay', async (uri, ctx) => {
-  const opts = replayOptionsFromUri(uri);
+export async function fromReplay(opts: ReplayInputOptions): Promise<{ source: Source; recording: Recording }> {
+  const speed = checkSpeed(opts.speed);
+  if (!opts.path) throw new ReplayError('EREPLAYOPTS', 'replay: path must not be empty');
   const rec = await loadRecording(opts.path, opts.stream);
-  const { n_in: nIn, bin_ms: bw } = ctx.config;
-  if (rec.channels !== nIn)
-    throw new ReplayError('EBADSTREAM', `${rec.path}: stream "${rec.name}" has ${rec.channels} channels, the model expects ${nIn}`);
-  if (Math.abs(rec.binMs - bw) > 1e-6 * bw)
-    throw new ReplayError('EBADSTREAM', `${rec.path}: stream "${rec.name}" has ${rec.binMs} ms bins, the model expects ${bw} ms`);
-  ctx.log.info('replay source', { path: rec.path, stream: rec.name, bins: rec.bins, speed: opts.speed, loop: opts.loop ?? false });
-  return replayRecording(rec, opts.speed, opts.loop);
-});
+  if (rec.channels !== opts.nIn)
+    throw new ReplayError('EBADSTREAM', `${rec.path}: stream "${rec.name}" has ${rec.channels} channels, the model expects ${opts.nIn}`);
+  if (Math.abs(rec.binMs - opts.binMs) > 1e-6 * opts.binMs)
+    throw new ReplayError('EBADSTREAM', `${rec.path}: stream "${rec.name}" has ${rec.binMs} ms bins, the model expects ${opts.binMs} ms`);
+  return { source: asIncoming(replayRecording(rec, speed, opts.loop ?? false)), recording: rec };
+}

@@ -35,7 +35,7 @@ export function refitReadout(model: LangevinModel, counts: Mat, intention: Mat, 
   const after = mean(r2(Y, applyAffine(cv.fit, Xv)));
   // A stated model id belongs to the old weights; the new model gets its content hash.
   const { [META_MODEL_ID]: _oldId, ...kept } = model.metadata;
-  const next = makeModel(cfg, { ...model.weights, 'velocity.weight': cv.fit.weight, 'velocity.bias': cv.fit.bias }, { ...kept, ...metadata });
+  const next = makeModel(cfg, { ...model.weights, 'velocity.weight': cv.fit.weight, 'velocity.bias': cv.fit.bias }, { ...kept, ...metadata }, model.baselines);
   return { model: next, alpha: cv.alpha, cvR2: cv.cvR2, before, after, bins: Y.rows };
 }
 

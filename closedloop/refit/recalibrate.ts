@@ -55,7 +55,7 @@ export async function recalibrate(o: RecalibrateOptions): Promise<RecalibrateRes
   const fitted = refitReadout(model, block.counts, intention, valid);
   // The refit's own numbers go into the metadata, so the model is made once more with them (its id is the content hash).
   const m = fitted.model;
-  const refit = { ...fitted, model: makeModel(m.config, m.weights, { ...m.metadata, [META_REFIT]: JSON.stringify({ ...info, alpha: fitted.alpha, cv_r2: fitted.cvR2, r2_before: fitted.before, r2_after: fitted.after }) }) };
+  const refit = { ...fitted, model: makeModel(m.config, m.weights, { ...m.metadata, [META_REFIT]: JSON.stringify({ ...info, alpha: fitted.alpha, cv_r2: fitted.cvR2, r2_before: fitted.before, r2_after: fitted.after }) }, m.baselines) };
   saveModel(o.out, refit.model);
   log(`readout refit on the intention: CV R² ${refit.cvR2.toFixed(3)} (alpha ${refit.alpha}); R² against the intention ${refit.before.toFixed(3)} before, ${refit.after.toFixed(3)} after`);
   log(`model written to ${o.out}`);

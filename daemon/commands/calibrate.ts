@@ -23,6 +23,10 @@ Training
   --batch B --seq-len T --lr LR --keep-prob P --dropout P --beta-max B --patience N --seed N
   --backend wasm|cpu|tensorflow   TensorFlow.js backend (default wasm; tensorflow needs @tensorflow/tfjs-node)
   --resume CHECKPOINT         continue an interrupted run (Ctrl-C writes OUT.ckpt)
+Baselines
+  --baselines-only --model M  fit only the Wiener and Kalman filters of model M on RECORDING (the
+                              one M was calibrated on, same split) and write M with them to --out;
+                              M's LangevinFlow weights are kept as they are
 Output
   --report FILE.html          HTML report with plots
   --quiet                     no progress bar
@@ -55,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
         batch: { type: 'string' }, 'seq-len': { type: 'string' }, lr: { type: 'string' }, 'keep-prob': { type: 'string' }, dropout: { type: 'string' },
         'beta-max': { type: 'string' }, patience: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'string' },
         report: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'baselines-only': { type: 'boolean' }, model: { type: 'string' },
       },
     });
   } catch (e) {
@@ -69,6 +74,16 @@ export async function main(argv: string[]): Promise<number> {
   if (!v.out) throw usageError('--out MODEL.safetensors is required');
   if (v.preset !== undefined && !['S', 'M', 'P'].includes(v.preset)) throw usageError(`--preset must be S, M or P, got "${v.preset}"`);
   if (v.backend !== undefined && !['wasm', 'cpu', 'tensorflow'].includes(v.backend)) throw usageError(`--backend must be wasm, cpu or tensorflow, got "${v.backend}"`);
+  if (v['baselines-only'] || v.model !== undefined) {
+    if (!v['baselines-only'] || !v.model) throw usageError('--baselines-only and --model M go together');
+    const { refitBaselines } = await import('../../calibration/pipeline.js');
+    await refitBaselines({
+      recording: parsed.positionals[0], model: v.model, out: v.out,
+      spikes: v.spikes, behaviour: v.behaviour, velocityChannels: v['velocity-channels'], binMs: num(v['bin-ms'], 'bin-ms', { min: 1e-3 }),
+      command: ['langevind', 'calibrate', ...argv].join(' '),
+    });
+    return 0;
+  }
   const drop = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
 
   let interrupts = 0;

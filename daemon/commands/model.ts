@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../usage.js';
 import { dims, preset, type FeatureSource, type ModelConfig, type PresetName } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
+import { baselinesToFile, META_BASELINES } from '../../model/baselines.js';
+import { availableDecoders } from '../../model/decoders.js';
 import { loadModel, makeModel, saveModel, META_CONFIG, META_FORMAT } from '../../model/model-file.js';
 import { parameterCount, tensorShapes } from '../../model/tensors.js';
 
@@ -104,9 +106,17 @@ async function inspect(argv: string[]): Promise<number> {
   const size = statSync(file).size;
   const params = parameterCount(cfg);
   const tensors = Object.entries(shapes).map(([name, shape]) => ({ name, shape, ...stats(model.weights[name]) }));
-  const otherMeta = Object.fromEntries(Object.entries(model.metadata).filter(([k]) => k !== META_CONFIG));
+  const b = model.baselines;
+  const stored = baselinesToFile(cfg, b).tensors;
+  const baselineTensors = [...stored].map(([name, t]) => ({ name, shape: t.shape, ...stats(t.data) }));
+  const decoders = availableDecoders(model);
+  const baselines = {
+    ...(b.wiener ? { wiener: { lags: b.wiener.lags, alpha: b.wiener.alpha, cv_r2: b.wiener.cvR2 } } : {}),
+    ...(b.kalman ? { kalman: { state: b.kalman.state, velocity_offset: b.kalman.velocityOffset } } : {}),
+  };
+  const otherMeta = Object.fromEntries(Object.entries(model.metadata).filter(([k]) => k !== META_CONFIG && k !== META_BASELINES));
   if (parsed.values.json) {
-    process.stdout.write(JSON.stringify({ file, id: model.id, bytes: size, parameters: params, config: cfg, dims: dm, tensors, metadata: otherMeta }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ file, id: model.id, bytes: size, parameters: params, config: cfg, dims: dm, tensors, decoders, baselines, baseline_tensors: baselineTensors, metadata: otherMeta }, null, 2) + '\n');
     return 0;
   }
   const lines: string[] = [];
@@ -117,9 +127,12 @@ async function inspect(argv: string[]): Promise<number> {
   const labels = cfg.channel_labels;
   lines.push(`  channels: ${labels.length <= 8 ? labels.join(', ') : `${labels.slice(0, 4).join(', ')}, …, ${labels.slice(-2).join(', ')}`}`);
   lines.push(`  velocity: ${cfg.velocity_labels.join(', ')}`);
+  const desc = decoders.map((d) => d === 'wiener' ? `wiener (${b.wiener!.lags} lag${b.wiener!.lags > 1 ? 's' : ''}, alpha ${b.wiener!.alpha})`
+    : d === 'kalman' ? `kalman (state ${b.kalman!.state.join(', ')}, 1)` : d);
+  lines.push(`  decoders: ${desc.join('; ')}${decoders.length === 1 ? ' (no baselines stored)' : ''}`);
   lines.push('  tensors:');
-  const w = Math.max(...tensors.map((t) => t.name.length));
-  for (const t of tensors)
+  const w = Math.max(...[...tensors, ...baselineTensors].map((t) => t.name.length));
+  for (const t of [...tensors, ...baselineTensors])
     lines.push(`    ${t.name.padEnd(w)}  ${`[${t.shape.join(', ')}]`.padEnd(12)}  min ${t.min.toPrecision(4).padStart(10)}  max ${t.max.toPrecision(4).padStart(10)}  rms ${t.rms.toPrecision(4).padStart(10)}`);
   lines.push('  metadata:');
   for (const [k, v] of Object.entries(otherMeta)) lines.push(`    ${k}: ${v.length > 200 ? v.slice(0, 200) + '…' : v}`);

@@ -3,28 +3,26 @@
  * SIGTERM (or until a finite input such as a replay ends), then flush and print a summary.
  */
 import type { Subscription } from 'rxjs';
+import { availableDecoders, createDecoder, decoderId } from '../../model/decoders.js';
 import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
-import { loadModel } from '../../model/model-file.js';
-import type { RejectedInput } from '../../streams/recorder.js';
-import { monotonicNs, type Decoded, type SpikeBin } from '../../streams/types.js';
-import { openSink, openSource, type DecodedSink, type EndpointContext } from '../endpoints.js';
+import { loadModel, type LangevinModel } from '../../model/model-file.js';
+import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
+import { openSink, openSource, type EndpointContext } from '../endpoints.js';
 import { formatCpuList, pinProcess } from '../affinity.js';
+import { FilterSlot, type StepFilter } from '../filter-slot.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
-import { decode } from '../pipeline.js';
+import { decode, type PipelineObserver } from '../pipeline/index.js';
 import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
+import { attachControl, type AttachedControl } from '../control/attach.js';
+import { LiveFeed } from '../dashboard/live-feed.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
+import type { RecorderLike } from '../control/daemon-target.js';
+import { resolveControlOptions } from '../control/options.js';
 
 export { RUN_USAGE as usage };
-
-/** What streams/recorder.ts provides; loaded only when --record is given. */
-interface RecorderLike {
-  recordBin(bin: SpikeBin): void;
-  recordDecoded(d: Decoded): void;
-  recordReject(r: RejectedInput): void;
-  close(): Promise<void>;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const cfg = parseRunArgs(argv);
@@ -45,12 +43,26 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/** A running daemon's parts, for what plugs into it (control plane, dashboard, tests). */
+export interface DaemonHandle {
+  /** The model loaded at start (slot.modelId says which one runs now). */
+  model: LangevinModel;
+  metrics: Metrics;
+  /** The filter the pipeline steps; swap or reset it between bins through the slot. */
+  slot: FilterSlot;
+  /** Observers of the bin path; add or remove between bins (see daemon/pipeline/observer.ts). */
+  observers: PipelineObserver[];
+  /** The outputs, in the order of cfg.outputs. */
+  sinks: readonly DecodedSink[];
+  cfg: RunConfig;
+}
+
 export interface RunOptions {
   log: Logger;
   /** Stop on SIGINT / SIGTERM (default true). */
   signals?: boolean;
   /** Called once inputs and outputs are open. */
-  onReady?: () => void;
+  onReady?: (daemon: DaemonHandle) => void;
   /** Resolving it stops the daemon. */
   stopSignal?: Promise<void>;
 }
@@ -61,26 +73,35 @@ export interface RunOptions {
  */
 export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ summary: RunSummary; exitCode: number }> {
   const log = opts.log.child({ module: 'run' });
+  // Checked first: a control address that needs a token, or a missing directory, stops here.
+  const controlSettings = resolveControlOptions(cfg);
   const model = loadModel(cfg.model);
-  const filter = new OnlineFilter(model, cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {});
+  const filterOptions = cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {};
+  const filter = createDecoder(model, cfg.decoder, filterOptions);
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
-  const rejectLog = new RateLimiter(opts.log.child({ module: 'input' }));
+  const slot = new FilterSlot(filter, decoderId(model, cfg.decoder));
+  const observers: PipelineObserver[] = [];
   const reconnectLog = new RateLimiter(opts.log.child({ module: 'input' }));
   let recorder: RecorderLike | undefined;
+  let recorderObs: PipelineObserver | undefined;
+  /** Attaches or detaches the recorder between two bins (--record, POST /record). */
+  const setRecorder = (r: RecorderLike | undefined): void => {
+    if (recorderObs) observers.splice(observers.indexOf(recorderObs), 1);
+    recorder = r;
+    recorderObs = r ? recorderObserver(r) : undefined;
+    if (recorderObs) observers.push(recorderObs);
+  };
+  /** [monotonic ns, seq] of the last decoded bin, for /healthz and swap reports. */
+  const lastBin = new Float64Array(2);
+  let control: AttachedControl | undefined;
   const ctx: EndpointContext = {
     config: { n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity_labels: model.config.velocity_labels, channel_labels: model.config.channel_labels },
     modelId: model.id,
     log: opts.log.child({ module: 'endpoint' }),
-    reject(kind, detail, raw) {
-      metrics.binsIn++;
-      metrics.rejects[kind]++;
-      rejectLog.warn(kind, 'input rejected', () => ({ detail }));
-      recorder?.recordReject({ kind, detail, receivedNs: monotonicNs(), raw });
-    },
-    reconnected(reason, detail) {
+    onInputReconnect(reason, detail) {
       metrics.reconnects[reason] = (metrics.reconnects[reason] ?? 0) + 1;
-      reconnectLog.warn(reason, 'input reconnected', () => ({ detail }));
+      reconnectLog.warn(reason, 'input reconnected', () => ({ reason, detail, count: metrics.reconnects[reason] }));
     },
   };
 
@@ -90,6 +111,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   const cleanup = async (): Promise<void> => {
     if (statusTimer) clearInterval(statusTimer);
+    await control?.close().catch((err: unknown) => log.error('control server did not close cleanly', { error: err }));
     sub?.unsubscribe();
     await Promise.allSettled(sinks.map((s) => s.close()));
     if (recorder) {
@@ -104,9 +126,14 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
 
   try {
     for (const uri of cfg.outputs) sinks.push(await openSink(uri, ctx));
-    if (cfg.record) recorder = await openRecorder(cfg.record, model.config, model.id);
+    if (cfg.record) {
+      setRecorder(await openRecorder(cfg.record, model.config, model.id));
+    }
     const source$ = await openSource(cfg.input, ctx);
-    log.info('model loaded', { model: cfg.model, model_id: model.id, n_in: model.config.n_in, bin_ms: model.config.bin_ms, velocity: model.config.velocity_labels, kernels: filter.backend });
+    log.info('model loaded', {
+      model: cfg.model, model_id: model.id, decoder: cfg.decoder, decoders: availableDecoders(model), n_in: model.config.n_in, bin_ms: model.config.bin_ms,
+      velocity: model.config.velocity_labels, kernels: filter instanceof OnlineFilter ? filter.backend : null,
+    });
 
     let finish!: (reason: { code: number; why: string }) => void;
     const finished = new Promise<{ code: number; why: string }>((r) => (finish = r));
@@ -125,23 +152,19 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     }
     opts.stopSignal?.then(() => finish({ code: 0, why: 'stop' }));
 
-    const rec = recorder;
     sub = source$
       .pipe(decode({
-        filter,
+        slot,
         nIn: model.config.n_in,
         binMs: model.config.bin_ms,
         velocityDim: model.config.velocity_labels.length,
-        modelId: model.id,
         sinks,
+        observers,
         metrics,
         log: opts.log,
         gapPolicy: cfg.gapPolicy,
         maxGap: cfg.maxGap,
         streamId: cfg.streamId,
-        onBin: rec ? (b) => rec.recordBin(b) : undefined,
-        onDecoded: rec ? (d) => rec.recordDecoded(d) : undefined,
-        onReject: rec ? (kind, bin, detail) => rec.recordReject({ kind, detail, receivedNs: bin.receivedNs, bin }) : undefined,
       }))
       .subscribe({
         error: (err: unknown) => {
@@ -155,25 +178,51 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       statusTimer = setInterval(() => {
         const h = metrics.latency.receive_to_sent;
         log.info('status', {
-          bins_in: metrics.binsIn, bins_out: metrics.binsOut, gaps: metrics.gaps, rejects: metrics.rejectsTotal,
+          messages_received: metrics.messagesReceived, bins_accepted: metrics.binsAccepted, bins_decoded: metrics.binsDecoded, gaps: metrics.gaps, rejects: metrics.rejectsTotal,
           p50_us: Math.round(h.percentile(50) / 100) / 10, p99_us: Math.round(h.percentile(99) / 100) / 10, max_us: Math.round(h.max / 100) / 10,
         });
       }, cfg.statusInterval * 1000);
       statusTimer.unref();
     }
 
-    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: model.id, gap_policy: cfg.gapPolicy });
-    opts.onReady?.();
+    if (controlSettings) {
+      const outputs = () => sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() }));
+      observers.push({ decoded: (d) => { lastBin[0] = d.receivedNs; lastBin[1] = d.seq; } });
+      // The dashboard's copy of the bin path, served with the control API (GET /).
+      const feed = new LiveFeed({ nIn: model.config.n_in, binMs: model.config.bin_ms, velocityLabels: model.config.velocity_labels });
+      observers.push(feed);
+      control = await attachControl(controlSettings, {
+        model, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
+        outputs,
+        summary: () => metrics.summary(outputs()),
+        counters: () => metrics,
+        countSwap: (kind) => { metrics.hotSwaps[kind]++; },
+        recorder: () => recorder,
+        setRecorder,
+        openRecorder: (path, m) => openRecorder(path, m.config, m.id),
+      }, opts.log, [dashboardPlugin(feed, opts.log)]);
+    }
+    log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: slot.modelId, decoder: cfg.decoder, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
+    opts.onReady?.({ model, metrics, slot, observers, sinks, cfg });
     const end = await finished;
     log.info('stopping', { reason: end.why });
     await cleanup();
     const s = metrics.summary(sinks.map((sk, i) => ({ uri: cfg.outputs[i], ...sk.stats() })));
-    log.info('stopped', { bins_in: s.bins_in, bins_out: s.bins_out });
+    log.info('stopped', { messages_received: s.messages_received, bins_decoded: s.bins_decoded });
     return { summary: s, exitCode: end.code };
   } catch (err) {
     await cleanup();
     throw err;
   }
+}
+
+/** The recorder as an observer of the bin path: it only copies into its buffers. */
+function recorderObserver(rec: RecorderLike): PipelineObserver {
+  return {
+    accepted: (bin) => rec.recordBin(bin),
+    decoded: (d) => rec.recordDecoded(d),
+    rejected: (kind, detail, bin, raw, receivedNs) => rec.recordReject({ kind, detail, receivedNs, bin, raw }),
+  };
 }
 
 async function openRecorder(path: string, config: { channel_labels: string[]; bin_ms: number; velocity_labels: string[] }, modelId: string): Promise<RecorderLike> {
@@ -189,8 +238,8 @@ async function openRecorder(path: string, config: { channel_labels: string[]; bi
  * The first bins through a fresh filter run unoptimised code (several ms at preset P) until V8
  * has compiled the step: run them before the first real bin arrives, then start clean.
  */
-export function warmUp(filter: OnlineFilter, nIn: number, bins = 200): void {
+export function warmUp(filter: StepFilter, nIn: number, bins = 200): void {
   const zeros = new Float32Array(nIn);
-  for (let i = 0; i < bins; i++) filter.step(zeros);
+  for (let i = 0; i < bins; i++) filter.stepUnchecked(zeros);
   filter.reset();
 }

@@ -1,8 +1,8 @@
 /**
- * LSL as daemon endpoints, exposed as RxJS:
- *   lslSource(opts): Observable<SpikeBin>   an inlet on a binned-spike-count stream
- *   lslVelocitySink(opts): Promise<LslSink> an outlet of decoded velocity (float32, one sample per bin)
- * and the `lsl://` scheme for `langevind run --input/--output`:
+ * LSL as langevind's input and output:
+ *   fromLsl(opts): Source            an inlet on a binned-spike-count stream
+ *   toLsl(opts): Promise<LslSink>    an outlet of decoded velocity (float32, one sample per bin)
+ * and the `lsl://` URIs that name them (lslInputFromUri / lslOutputFromUri):
  *   lsl://name=M1-binned   lsl://type=SpikeCounts   lsl://source_id=rig1   lsl://name=X&type=Y
  *   lsl://?pred=count(desc/channels/channel)>90        (any XPath predicate, URL-encoded)
  *   options: ?watchdog=SECONDS (input; default max(2 s, 50 bins)), ?buffer=SECONDS (input, outlet queue)
@@ -16,9 +16,11 @@
  * dropped samples).
  */
 import { Observable } from 'rxjs';
-import { EndpointError, endpointParams, registerSink, registerSource, type DecodedSink, type EndpointContext } from '../../daemon/endpoints.js';
+import { asIncoming } from '../incoming.js';
 import { describeChannels, binMs as infoBinMs, type StreamInfo } from '../stream-info.js';
-import type { Decoded, SpikeBin } from '../types.js';
+import type { Decoded, DecodedSink, Source, SpikeBin } from '../types.js';
+import { EndpointError, endpointParams } from '../uri.js';
+import { MONOTONIC_TO_LSL_S } from './clock.js';
 import { loadLslConfig, type LslConfig } from './config.js';
 import { LslError } from './errors.js';
 import { LslInlet, type InletEvent, type InletStats } from './inlet.js';
@@ -105,22 +107,27 @@ export class BinSequencer {
   }
 }
 
-/** Current time correction (local − remote, s) of each LSL input in this process, by stream id. */
-const inputClocks = new Map<string, () => number>();
-
-/** Maps a timestamp of LSL input `streamId` to this machine's clock (unchanged for other inputs). */
-export function toLocalClock(streamId: string | undefined, ts: number): number {
-  const f = streamId === undefined ? undefined : inputClocks.get(streamId);
-  return f ? ts + f() : ts;
+function checkSourceOptions(o: LslSourceOptions): void {
+  if (!(Number.isInteger(o.nIn) && o.nIn > 0)) throw new LslError('ELSLURI', `LSL input: nIn must be a positive integer, got ${o.nIn}`);
+  if (!(o.binMs > 0)) throw new LslError('ELSLURI', `LSL input: binMs must be positive, got ${o.binMs}`);
+  for (const k of ['watchdog', 'buffer'] as const)
+    if (o[k] !== undefined && !(o[k]! > 0)) throw new LslError('ELSLURI', `LSL input: ${k} must be a positive number of seconds, got ${o[k]}`);
 }
 
-export function lslSource(opts: LslSourceOptions): Observable<SpikeBin> {
+/** An inlet as a Source; each sample is one bin (reused: read it synchronously). */
+export function fromLsl(opts: LslSourceOptions): Source {
+  checkSourceOptions(opts);
+  selectorQuery(opts);
+  return asIncoming(lslBins(opts));
+}
+
+function lslBins(opts: LslSourceOptions): Observable<SpikeBin> {
   const query = `session_id='${(opts.config ?? loadLslConfig()).sessionId}' and ${selectorQuery(opts)}`;
   const period = opts.binMs / 1000;
   return new Observable<SpikeBin>((subscriber) => {
     const cfg = opts.config ?? loadLslConfig();
     const counts = new Float64Array(opts.nIn);
-    const bin: SpikeBin = { seq: -1, timestamp: 0, counts, binMs: opts.binMs, streamId: '', receivedNs: 0 };
+    const bin: SpikeBin = { seq: -1, timestamp: 0, counts, binMs: opts.binMs, streamId: '', receivedNs: 0, receivedLslTime: 0 };
     const sequencer = new BinSequencer(period);
     let streamId = '';
     const watchdog = opts.watchdog ?? Math.max(2, 50 * period);
@@ -140,20 +147,17 @@ export function lslSource(opts: LslSourceOptions): Observable<SpikeBin> {
         bin.timestamp = ts;
         bin.streamId = streamId;
         bin.receivedNs = receivedNs;
+        bin.receivedLslTime = receivedNs * 1e-9 + MONOTONIC_TO_LSL_S;
         subscriber.next(bin);
       },
       onEvent: (e) => {
-        if (e.kind === 'connected') {
-          streamId = e.info.sourceId || e.info.name;
-          inputClocks.set(streamId, () => inlet.timeCorrection());
-        }
+        if (e.kind === 'connected') streamId = e.info.sourceId || e.info.name;
         if (e.kind === 'fatal') subscriber.error(e.error);
         opts.onEvent?.(e);
       },
     }).start();
     opts.onInlet?.(inlet);
     return () => {
-      if (streamId) inputClocks.delete(streamId);
       void inlet.close();
     };
   });
@@ -167,9 +171,17 @@ export interface LslVelocitySinkOptions extends Selector {
 
 export interface LslSink extends DecodedSink { outlet: LslOutlet }
 
-/** A float32 outlet; each Decoded becomes one sample stamped with its bin's timestamp on our clock. */
-export async function lslVelocitySink(opts: LslVelocitySinkOptions): Promise<LslSink> {
+/**
+ * A float32 outlet; each Decoded becomes one sample stamped with its bin's arrival on this
+ * machine's LSL clock (Decoded.receivedLslTime), whatever the input's transport. For an LSL input
+ * that is later than the rig's own stamp mapped through the inlet's time correction by the
+ * transport delay (well under a millisecond on a LAN), and it is the one time every input has: a
+ * ZeroMQ rig's clock is unknown here, and an inlet's correction is an estimate that moves.
+ */
+export async function toLsl(opts: LslVelocitySinkOptions): Promise<LslSink> {
   if (!opts.name) throw new LslError('ELSLURI', 'an LSL output needs name=');
+  if (!Array.isArray(opts.labels) || opts.labels.length === 0) throw new LslError('ELSLURI', 'an LSL output needs at least one velocity label');
+  if (!(opts.binMs > 0)) throw new LslError('ELSLURI', `LSL output: binMs must be positive, got ${opts.binMs}`);
   const outlet = await LslOutlet.create({
     name: opts.name,
     type: opts.type ?? 'Velocity',
@@ -183,10 +195,10 @@ export async function lslVelocitySink(opts: LslVelocitySinkOptions): Promise<Lsl
   return {
     outlet,
     next(d: Decoded): void {
-      outlet.push(d.velocity, toLocalClock(d.streamId, d.timestamp));
+      outlet.push(d.velocity, d.receivedLslTime);
     },
     close: () => outlet.close(),
-    stats: () => ({ sent: outlet.stats.sent, dropped: outlet.stats.dropped }),
+    stats: () => ({ sent: outlet.stats.sent, dropped: outlet.stats.dropped, subscribers: outlet.stats.consumers }),
   };
 }
 
@@ -228,39 +240,21 @@ function secondsParam(u: URL, params: Map<string, string>, name: string): number
   return x;
 }
 
-export function lslEndpointSource(u: URL, ctx: EndpointContext): Observable<SpikeBin> {
+/** `lsl://…` as inlet options for a model of nIn channels and binMs bins. */
+export function lslInputFromUri(u: URL, model: { nIn: number; binMs: number }): LslSourceOptions {
   const { selector, params } = parseLslUri(u);
   if (!selector.name && !selector.type && !selector.sourceId && !selector.pred) throw new EndpointError(u.href, 'give name=, type=, source_id= or pred=');
-  const log = ctx.log.child({ input: u.href });
-  const config = loadLslConfig();
-  log.info('input open', { uri: u.href, lslConfig: config.source, scope: config.resolveScope });
-  return lslSource({
-    ...selector,
-    nIn: ctx.config.n_in,
-    binMs: ctx.config.bin_ms,
-    config,
-    watchdog: secondsParam(u, params, 'watchdog'),
-    buffer: secondsParam(u, params, 'buffer'),
-    onEvent: (e) => {
-      if (e.kind === 'connected') log.info('lsl input connected', { name: e.info.name, uid: e.info.uid, sourceId: e.info.sourceId, protocol: e.protocol, host: e.info.hostname });
-      else if (e.kind === 'recovered') log.warn('lsl input recovered onto a restarted outlet', { uid: e.info.uid, previousUid: e.previousUid });
-      else if (e.kind === 'disconnected') log.warn('lsl input disconnected', { reason: e.reason });
-      else if (e.kind === 'problem') log.warn('lsl input problem', { code: e.code, detail: e.message });
-      else if (e.kind === 'fatal') log.error('lsl input refused', { error: e.error });
-    },
-  });
+  return { ...selector, nIn: model.nIn, binMs: model.binMs, watchdog: secondsParam(u, params, 'watchdog'), buffer: secondsParam(u, params, 'buffer') };
 }
 
-export async function lslEndpointSink(u: URL, ctx: EndpointContext): Promise<DecodedSink> {
+/** `lsl://name=…` as outlet options for velocity `labels` at binMs bins. */
+export function lslOutputFromUri(u: URL, model: { labels: readonly string[]; binMs: number }): LslVelocitySinkOptions {
   const { selector, params } = parseLslUri(u);
   if (params.has('watchdog')) throw new EndpointError(u.href, 'watchdog= applies to inputs only');
+  if (params.has('buffer')) throw new EndpointError(u.href, 'buffer= applies to inputs only');
   if (!selector.name) throw new EndpointError(u.href, 'an LSL output needs name=, e.g. lsl://name=langevind-velocity');
-  const sink = await lslVelocitySink({ ...selector, labels: ctx.config.velocity_labels, binMs: ctx.config.bin_ms, config: loadLslConfig() });
-  ctx.log.info('output open', { uri: u.href, uid: sink.outlet.info.uid, dataPort: sink.outlet.info.v4dataPort, servicePort: sink.outlet.info.v4servicePort });
-  return sink;
+  if (selector.pred) throw new EndpointError(u.href, 'pred= applies to inputs only');
+  return { ...selector, labels: model.labels, binMs: model.binMs };
 }
 
 export type { InletStats };
-
-registerSource('lsl', lslEndpointSource);
-registerSink('lsl', lslEndpointSink);

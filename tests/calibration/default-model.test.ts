@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { runFilter } from '../../calibration/evaluate.js';
 import { mat, mean, r2, rowSlice } from '../../calibration/linear.js';
 import { simulateSession, type SimulateOptions } from '../../calibration/simulator/index.js';
+import { availableDecoders, createDecoder } from '../../model/decoders.js';
 import { loadModel, META_METRICS } from '../../model/model-file.js';
 import { REPO_ROOT } from '../../harness/process.js';
 
@@ -33,5 +34,23 @@ describe('the committed default model', () => {
     const { velocity } = runFilter(m, rowSlice(counts, from, n));
     const score = r2(rowSlice(mat(s.velocity, n, 2), from, n), velocity);
     assert.ok(mean(score) >= MIN_R2, `R² ${score}`);
+  });
+
+  test('carries its Wiener and Kalman baselines (fitted on the same training bins), which decode the held-out block live as its metrics say', () => {
+    const m = loadModel(MODEL);
+    assert.deepEqual(availableDecoders(m), ['langevinflow', 'wiener', 'kalman']);
+    const metrics = JSON.parse(m.metadata[META_METRICS]).velocityR2;
+    const s = simulateSession(JSON.parse(readFileSync(SESSION, 'utf8')) as SimulateOptions);
+    const n = s.timestamps.length;
+    const from = Math.floor(n * 0.8);
+    const truth = rowSlice(mat(s.velocity, n, 2), from, n);
+    for (const name of ['wiener', 'kalman'] as const) {
+      const f = createDecoder(m, name);
+      const pred = new Float32Array((n - from) * 2);
+      for (let t = from; t < n; t++) pred.set(f.stepUnchecked(s.counts.subarray(t * s.channels, (t + 1) * s.channels)).velocity, (t - from) * 2);
+      const score = mean(r2(truth, mat(pred, n - from, 2)));
+      assert.ok(Math.abs(score - metrics[name].mean) < 1e-6, `${name}: live R² ${score}, metrics say ${metrics[name].mean}`);
+      assert.ok(score > 0.5 && score < metrics.langevin.mean, `${name} R² ${score}`);
+    }
   });
 });

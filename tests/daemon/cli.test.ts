@@ -22,6 +22,9 @@ const COMMANDS: { name: string[]; missing: string[]; problem: RegExp }[] = [
   { name: ['calibrate'], missing: ['x.xdf'], problem: /--out MODEL\.safetensors is required/ },
   { name: ['model', 'init'], missing: ['--preset', 'S', '--out', 'x'], problem: /--seed N is required/ },
   { name: ['model', 'inspect'], missing: [], problem: /expected one FILE/ },
+  { name: ['reload'], missing: ['--state', 'carry'], problem: /--model FILE is required/ },
+  { name: ['status'], missing: ['--control', 'http://[nope'], problem: /--control must be a URL/ },
+  { name: ['reset'], missing: ['--control', 'http://[nope'], problem: /--control must be a URL/ },
 ];
 
 for (const c of COMMANDS) {

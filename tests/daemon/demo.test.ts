@@ -15,7 +15,7 @@ const run = promisify(execFile);
 test('langevind demo --seconds 3 runs the daemon on a simulated session, exits 0 and prints both summaries', async () => {
   const { stdout } = await run(process.execPath, [CLI_PATH, 'demo', '--seconds', '3'], { timeout: 240_000 });
   assert.match(stdout, /session: simulated \w+ .*\b150 bins\b|session: simulated \w+ .* bins \(3 s\)/);
-  assert.match(stdout, /== daemon summary ==\nbins in (\d+), out \1/);
+  assert.match(stdout, /== daemon summary ==\nmessages received (\d+), bins accepted \1, decoded \1;/);
   const m = /bins sent (\d+), received (\d+), lost (\d+)/.exec(stdout);
   assert.ok(m, stdout);
   assert.ok(Number(m[1]) > 0);

@@ -28,7 +28,7 @@ before(() => {
 });
 after(() => tmp.cleanup());
 
-function bins(from: number, n: number): Array<Omit<SpikeBin, 'receivedNs'>> {
+function bins(from: number, n: number): Array<Omit<SpikeBin, 'receivedNs' | 'receivedLslTime'>> {
   const counts = syntheticCounts(N_IN, n, from + 1);
   return counts.map((c, i) => ({ seq: from + i, timestamp: (from + i) * 0.02, counts: Array.from(c), binMs: 20, streamId: 'rig' }));
 }

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Subject } from 'rxjs';
 import { OnlineFilter } from '../../model/filter.js';
-import type { DecodedSink } from '../../daemon/endpoints.js';
+import { FilterSlot } from '../../daemon/filter-slot.js';
 import { silentLogger, createLogger } from '../../daemon/log.js';
 import { Metrics } from '../../daemon/metrics.js';
-import { decode, PipelineError, type GapPolicy } from '../../daemon/pipeline.js';
-import type { Decoded, SpikeBin } from '../../streams/types.js';
+import { decode, PipelineError, type GapPolicy } from '../../daemon/pipeline/index.js';
+import { asIncoming } from '../../streams/incoming.js';
+import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { tempDir } from '../support/net.js';
 
@@ -18,6 +19,8 @@ const N = model.config.n_in;
 class ArraySink implements DecodedSink {
   readonly got: Array<{ seq: number; timestamp: number; velocity: number[]; streamId?: string; stamps: [number, number, number] }> = [];
   next(d: Decoded): void {
+    // A sink stamps sent_ns itself as it hands the message on (here: to the array).
+    d.sentNs = performance.now() * 1e6;
     this.got.push({ seq: d.seq, timestamp: d.timestamp, velocity: Array.from(d.velocity), streamId: d.streamId, stamps: [d.receivedNs, d.decodedNs, d.sentNs] });
   }
   async close(): Promise<void> {}
@@ -27,7 +30,7 @@ class ArraySink implements DecodedSink {
 }
 
 function bin(seq: number, counts: ArrayLike<number>, extra: Partial<SpikeBin> = {}): SpikeBin {
-  return { seq, timestamp: seq * 0.02, counts, binMs: 20, streamId: 'rig-1', receivedNs: 0, ...extra };
+  return { seq, timestamp: seq * 0.02, counts, binMs: 20, streamId: 'rig-1', receivedNs: 0, receivedLslTime: 0, ...extra };
 }
 
 function harness(opts: { gapPolicy?: GapPolicy; maxGap?: number; streamId?: string; log?: boolean } = {}) {
@@ -39,7 +42,7 @@ function harness(opts: { gapPolicy?: GapPolicy; maxGap?: number; streamId?: stri
   const src = new Subject<SpikeBin>();
   const out: number[] = [];
   let completed = false;
-  src.pipe(decode({ filter, nIn: N, binMs: 20, velocityDim: 2, modelId: model.id, sinks: [sink], metrics, log, gapPolicy: opts.gapPolicy, maxGap: opts.maxGap, streamId: opts.streamId }))
+  asIncoming(src).pipe(decode({ slot: new FilterSlot(filter, model.id), nIn: N, binMs: 20, velocityDim: 2, sinks: [sink], metrics, log, gapPolicy: opts.gapPolicy, maxGap: opts.maxGap, streamId: opts.streamId }))
     .subscribe({ next: (d) => out.push(d.seq), complete: () => (completed = true) });
   return { src, sink, metrics, lines, out, isComplete: () => completed };
 }
@@ -71,8 +74,9 @@ describe('decode pipeline', () => {
       assert.ok(g.stamps[0] > 0 && g.stamps[0] <= g.stamps[1] && g.stamps[1] <= g.stamps[2], `stamps ${g.stamps}`);
       assert.equal(g.streamId, 'rig-1');
     }
-    assert.equal(h.metrics.binsIn, 40);
-    assert.equal(h.metrics.binsOut, 40);
+    assert.equal(h.metrics.messagesReceived, 40);
+    assert.equal(h.metrics.binsAccepted, 40);
+    assert.equal(h.metrics.binsDecoded, 40);
     assert.equal(h.metrics.latency.receive_to_sent.count, 40);
     assert.ok(h.isComplete());
   });
@@ -97,8 +101,9 @@ describe('decode pipeline', () => {
     h.src.next(bin(8, counts[4]));
     const m = h.metrics;
     assert.deepEqual(m.rejects, { undecodable: 0, stream_id: 1, bin_ms: 1, channels: 1, counts: 3, duplicate: 1, reordered: 1 });
-    assert.equal(m.binsIn, 12);
-    assert.equal(m.binsOut, 4);
+    assert.equal(m.messagesReceived, 12);
+    assert.equal(m.binsAccepted, 4);
+    assert.equal(m.binsDecoded, 4);
     assert.equal(m.gaps, 0, 'bins rejected for their content are not gaps');
     assert.equal(m.filledBins, 4, 'seq 3 to 6 were rejected for their content and filled with zeros');
     assert.deepEqual(h.sink.got.map((g) => g.seq), [1, 2, 7, 8]);
@@ -106,7 +111,7 @@ describe('decode pipeline', () => {
     const warned = h.lines.filter((l) => l.msg === 'input rejected');
     assert.deepEqual(warned.map((l) => l.kind).sort(), ['bin_ms', 'channels', 'counts', 'duplicate', 'reordered', 'stream_id']);
     const nan = warned.find((l) => l.kind === 'counts')!;
-    assert.match(String(nan.detail), /counts\[3\] = NaN/);
+    assert.match(String(nan.detail), /channel 3: NaN is not a spike count/);
   });
 
   it('locks onto a configured stream_id', () => {
@@ -197,7 +202,7 @@ describe('decode pipeline', () => {
     const metrics = new Metrics();
     const src = new Subject<SpikeBin>();
     const thrower: DecodedSink = { next() { throw new Error('boom'); }, close: async () => {}, stats: () => ({ sent: 0, dropped: 0 }) };
-    src.pipe(decode({ filter: new OnlineFilter(model), nIn: N, binMs: 20, velocityDim: 2, modelId: model.id, sinks: [thrower, good], metrics, log: silentLogger })).subscribe();
+    asIncoming(src).pipe(decode({ slot: new FilterSlot(new OnlineFilter(model), model.id), nIn: N, binMs: 20, velocityDim: 2, sinks: [thrower, good], metrics, log: silentLogger })).subscribe();
     src.next(bin(1, counts[0]));
     src.next(bin(2, counts[1]));
     assert.equal(good.got.length, 2);
@@ -205,16 +210,17 @@ describe('decode pipeline', () => {
   });
 
   it('refuses bad options when the operator is created', () => {
-    const base = { filter: new OnlineFilter(model), nIn: N, binMs: 20, velocityDim: 2, modelId: model.id, sinks: [], metrics: new Metrics(), log: silentLogger };
+    const base = { slot: new FilterSlot(new OnlineFilter(model), model.id), nIn: N, binMs: 20, velocityDim: 2, sinks: [], metrics: new Metrics(), log: silentLogger };
     assert.throws(() => decode({ ...base, gapPolicy: 'skip' as GapPolicy }), (e: PipelineError) => e.code === 'EPIPELINE' && /gap policy/.test(e.message));
     assert.throws(() => decode({ ...base, maxGap: -1 }), (e: PipelineError) => e.code === 'EPIPELINE');
+    assert.throws(() => decode({ ...base, ringSize: 0 }), (e: PipelineError) => e.code === 'EPIPELINE' && /ring size/.test(e.message));
   });
 
   it('allocates no Decoded per bin: the emitted records cycle through a fixed ring', () => {
     const metrics = new Metrics();
     const src = new Subject<SpikeBin>();
     const seen = new Set<Decoded>();
-    src.pipe(decode({ filter: new OnlineFilter(model), nIn: N, binMs: 20, velocityDim: 2, modelId: model.id, sinks: [], metrics, log: silentLogger, ringSize: 4 }))
+    asIncoming(src).pipe(decode({ slot: new FilterSlot(new OnlineFilter(model), model.id), nIn: N, binMs: 20, velocityDim: 2, sinks: [], metrics, log: silentLogger, ringSize: 4 }))
       .subscribe((d) => seen.add(d));
     for (let i = 0; i < 40; i++) src.next(bin(i + 1, counts[i]));
     assert.equal(seen.size, 4);

@@ -17,8 +17,8 @@ const bins = [
 ];
 
 const decodeds: Decoded[] = [
-  { seq: 7, timestamp: 3.25, velocity: Float32Array.from([0.5, -1.25, 1e-8]), receivedNs: 1e12 + 5, decodedNs: 1e12 + 70000, sentNs: 1e12 + 80000, modelId: '74e58c24764d', streamId: 'rig-1' },
-  { seq: 2 ** 50, timestamp: 1e9, velocity: new Float32Array(0), receivedNs: 0, decodedNs: 1, sentNs: 2 ** 52, modelId: '', streamId: '' },
+  { seq: 7, timestamp: 3.25, velocity: Float32Array.from([0.5, -1.25, 1e-8]), receivedNs: 1e12 + 5, receivedLslTime: 0, decodedNs: 1e12 + 70000, sentNs: 1e12 + 80000, modelId: '74e58c24764d', streamId: 'rig-1' },
+  { seq: 2 ** 50, timestamp: 1e9, velocity: new Float32Array(0), receivedNs: 0, receivedLslTime: 0, decodedNs: 1, sentNs: 2 ** 52, modelId: '', streamId: '' },
 ];
 
 describe('protobuf codec', () => {
@@ -32,9 +32,9 @@ describe('protobuf codec', () => {
   it('hand-rolled SpikeBin encoding decodes identically with protobufjs, and back', () => {
     for (const b of bins) {
       const viaPb = pbDecodeSpikeBin(encodeSpikeBin(b));
-      assert.deepEqual({ ...viaPb, counts: Array.from(viaPb.counts) }, { ...b, counts: Array.from(b.counts), receivedNs: 0 });
+      assert.deepEqual({ ...viaPb, counts: Array.from(viaPb.counts) }, { ...b, counts: Array.from(b.counts), receivedNs: 0, receivedLslTime: 0 });
       const viaHand = decodeSpikeBin(pbEncodeSpikeBin(b));
-      assert.deepEqual({ ...viaHand, counts: Array.from(viaHand.counts) }, { ...b, counts: Array.from(b.counts), receivedNs: 0 });
+      assert.deepEqual({ ...viaHand, counts: Array.from(viaHand.counts) }, { ...b, counts: Array.from(b.counts), receivedNs: 0, receivedLslTime: 0 });
     }
   });
 

@@ -45,7 +45,7 @@ test('langevind run --config from another working directory loads the model and 
     const d = new CliProcess(['run', '--config', '../session/run.json'], { cwd: elsewhere });
     const exit = await d.exited;
     assert.equal(exit.code, 0, d.stderrText);
-    assert.equal(d.summary<{ bins_out: number }>()?.bins_out, 40);
+    assert.equal(d.summary<{ bins_decoded: number }>()?.bins_decoded, 40);
     assert.ok(existsSync(join(sub, 'out.xdf')) && !existsSync(join(elsewhere, 'out.xdf')));
     assert.equal(readXdf(join(sub, 'out.xdf')).streams.find((s) => s.info.type === 'Decoded')?.timeStamps.length, 40);
   } finally {

@@ -7,6 +7,10 @@ import { after, describe, it } from 'node:test';
 import { Subscriber } from 'zeromq';
 import { OnlineFilter } from '../../model/filter.js';
 import type { RunSummary } from '../../daemon/metrics.js';
+import { runDaemon, type DaemonHandle } from '../../daemon/commands/run.js';
+import { createLogger } from '../../daemon/log.js';
+import type { PipelineObserver } from '../../daemon/pipeline/index.js';
+import { parseRunArgs } from '../../daemon/run-config.js';
 import { findStream, readXdf, sampleRow } from '../../streams/xdf/reader.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
@@ -74,14 +78,17 @@ for (const transport of ['tcp', 'ipc'] as const) {
         const exit = await s.daemon.stop('SIGINT');
         assert.deepEqual(exit, { code: 0, signal: null });
         const { summary } = s.daemon.lastJson<{ summary: RunSummary }>();
-        assert.equal(summary.bins_in, 60);
-        assert.equal(summary.bins_out, 60);
-        assert.equal(summary.rejects_total, 0);
+        assert.equal(summary.messages_received, 60);
+        assert.equal(summary.bins_accepted, 60);
+        assert.equal(summary.bins_decoded, 60);
+        assert.deepEqual(Object.values(summary.rejects).filter((n) => n !== 0), []);
+        assert.deepEqual(summary.input_reconnects, { protocol: 0, handshake: 0, peer_gone: 0 });
+        assert.deepEqual(summary.hot_swaps, { model: 0, readout: 0 });
         assert.equal(summary.internal_errors, 0);
         assert.equal(summary.outputs[0].sent, 60);
         assert.equal(summary.latency_us.receive_to_sent.count, 60);
         assert.ok(summary.latency_us.receive_to_sent.max >= summary.latency_us.receive_to_sent.p50);
-        assert.match(s.daemon.stdout, /bins in 60, out 60/);
+        assert.match(s.daemon.stdout, /messages received 60, bins accepted 60, decoded 60/);
         assert.match(s.daemon.stdout, /receive_to_sent/);
       } finally {
         c.close();
@@ -125,7 +132,10 @@ describe('langevind run: bad input at the edge', () => {
       assert.equal(summary.gaps, 1);
       assert.equal(summary.gap_bins, 2);
       assert.equal(summary.filled_bins, 3);
-      assert.equal(summary.bins_out, 4);
+      // Undecodable messages are received messages too, counted by the same validate stage.
+      assert.equal(summary.messages_received, 12);
+      assert.equal(summary.bins_accepted, 4);
+      assert.equal(summary.bins_decoded, 4);
       const kinds = new Set(s.daemon.logs.filter((l) => l.msg === 'input rejected').map((l) => l.kind));
       assert.deepEqual([...kinds].sort(), ['bin_ms', 'channels', 'duplicate', 'reordered', 'stream_id', 'undecodable']);
       assert.ok(s.daemon.logs.some((l) => l.msg === 'gap in seq' && l.missing === 2));
@@ -162,7 +172,7 @@ describe('langevind run: slow and absent consumers', () => {
       assert.equal(exit.code, 0);
       assert.ok(performance.now() - t0 < 10000, 'shutdown did not hang on the stalled subscriber');
       const { summary } = st.daemon.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_out, total);
+      assert.equal(summary.bins_decoded, total);
       assert.equal(summary.outputs[0].sent + summary.outputs[0].dropped, total);
     } finally {
       live.close();
@@ -224,8 +234,8 @@ describe('langevind run: recording and failures', () => {
       assert.equal(exit.code, 0, d.stderrText);
       const { summary } = d.lastJson<{ summary: RunSummary }>();
       // The recording holds the 19 accepted bins (its refused messages are in their own stream).
-      assert.equal(summary.bins_in, 19);
-      assert.equal(summary.bins_out, 19);
+      assert.equal(summary.messages_received, 19);
+      assert.equal(summary.bins_decoded, 19);
       assert.ok(d.logs.some((l) => l.msg === 'stopping' && l.reason === 'input ended'));
       assert.ok(d.logs.some((l) => l.msg === 'status' && typeof l.p99_us === 'number'), 'periodic status lines');
     } finally {
@@ -238,5 +248,61 @@ describe('langevind run: recording and failures', () => {
     const exit = await d.exited;
     assert.equal(exit.code, 1);
     assert.match(d.stderrText, /^langevind: .*missing\.safetensors/m);
+  });
+});
+
+describe('runDaemon in process: the handle for what plugs in (control plane, dashboard)', () => {
+  it('an observer added after ready sees every bin from then on; a filter swapped through the slot decodes the next bin under its model id', async () => {
+    const inp = await endpoint('ipc', tmp.dir, 'handle-in');
+    const out = await endpoint('ipc', tmp.dir, 'handle-out');
+    const rig = await RigPublisher.bind(inp.address);
+    const other = writeTestModel(tmp.dir, { nIn: N, seed: 99, name: 'other.safetensors' }).model;
+    let stop!: () => void;
+    let handle: DaemonHandle | undefined;
+    const ready = new Promise<void>((r) => (stop = r));
+    const lines: Array<Record<string, unknown>> = [];
+    const ran = runDaemon(parseRunArgs(['--model', modelPath, '--input', inp.uri, '--output', out.uri, '--status-interval', '0'])!, {
+      log: createLogger({ write: (l) => lines.push(JSON.parse(l)) }),
+      signals: false,
+      stopSignal: ready,
+      onReady: (h) => (handle = h),
+    });
+    const c = new DecodedCollector(out.address);
+    try {
+      await rig.waitForSubscriber();
+      while (!handle || handle.sinks.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const h = handle;
+      assert.equal(h.model.id, model.id);
+      assert.equal(h.slot.modelId, model.id);
+      const counts = syntheticCounts(N, 6, 17);
+      const seen: Array<[string, number]> = [];
+      const observer: PipelineObserver = { accepted: (b) => seen.push(['accepted', b.seq]), decoded: (d) => seen.push([d.modelId, d.seq]) };
+      while (!lines.some((l) => l.msg === 'subscriber joined')) await new Promise((r) => setTimeout(r, 10));
+      await rig.send({ seq: 1, timestamp: 0.02, counts: counts[0], binMs: 20, streamId: 'rig-H' });
+      await c.waitFor(1);
+      h.observers.push(observer);
+      for (let i = 1; i < 3; i++) await rig.send({ seq: i + 1, timestamp: (i + 1) * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-H' });
+      await c.waitFor(3);
+      const swapped = h.slot.swapAtNextBin({ filter: new OnlineFilter(other), modelId: other.id }, 'reset');
+      for (let i = 3; i < 6; i++) await rig.send({ seq: i + 1, timestamp: (i + 1) * 0.02, counts: counts[i], binMs: 20, streamId: 'rig-H' });
+      await swapped;
+      await c.waitFor(6);
+      assert.deepEqual(seen, [['accepted', 2], [model.id, 2], ['accepted', 3], [model.id, 3], ['accepted', 4], [other.id, 4], ['accepted', 5], [other.id, 5], ['accepted', 6], [other.id, 6]]);
+      // After the swap the new model decodes from a reset state, exactly as a fresh filter would.
+      const f = new OnlineFilter(other);
+      assert.deepEqual(c.received.slice(3).map((d) => Array.from(d.velocity)), counts.slice(3).map((x) => Array.from(f.step(x).velocity)));
+      assert.deepEqual(c.received.map((d) => d.modelId), [model.id, model.id, model.id, other.id, other.id, other.id]);
+      stop();
+      const { summary, exitCode } = await ran;
+      assert.equal(exitCode, 0);
+      assert.equal(summary.bins_decoded, 6);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; daemon log: ${JSON.stringify(lines.slice(-20))}`);
+    } finally {
+      stop();
+      c.close();
+      rig.close();
+      await ran.catch(() => undefined);
+    }
   });
 });

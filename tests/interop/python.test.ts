@@ -56,8 +56,8 @@ describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { 
       { seq: 0, timestamp: 0, counts: [], bin_ms: 0, stream_id: '' },
     ];
     const decodeds: Decoded[] = [
-      { seq: 7, timestamp: 3.25, velocity: Float32Array.from([0.5, -1.25, 1e-8]), receivedNs: 1e12 + 5, decodedNs: 1e12 + 70000, sentNs: 1e12 + 80000, modelId: 'abc123', streamId: 'rig-1' },
-      { seq: 2 ** 50, timestamp: 1e9, velocity: new Float32Array(0), receivedNs: 0, decodedNs: 1, sentNs: 2 ** 52, modelId: '', streamId: '' },
+      { seq: 7, timestamp: 3.25, velocity: Float32Array.from([0.5, -1.25, 1e-8]), receivedNs: 1e12 + 5, receivedLslTime: 0, decodedNs: 1e12 + 70000, sentNs: 1e12 + 80000, modelId: 'abc123', streamId: 'rig-1' },
+      { seq: 2 ** 50, timestamp: 1e9, velocity: new Float32Array(0), receivedNs: 0, receivedLslTime: 0, decodedNs: 1, sentNs: 2 ** 52, modelId: '', streamId: '' },
     ];
     const cases = join(tmp.dir, 'cases.json');
     writeFileSync(cases, JSON.stringify({ spike_bins: bins, decoded_hex: decodeds.map((d) => Buffer.from(encodeDecoded(d)).toString('hex')) }));
@@ -112,7 +112,7 @@ describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { 
         }
         assert.equal((await daemon.stop('SIGINT')).code, 0);
         const { summary } = daemon.lastJson<{ summary: RunSummary }>();
-        assert.equal(summary.bins_out, 120);
+        assert.equal(summary.bins_decoded, 120);
         assert.equal(summary.gaps, 1);
         assert.equal(summary.gap_bins, 5);
       } finally {

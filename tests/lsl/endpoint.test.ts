@@ -1,13 +1,14 @@
-// lslSource / lslVelocitySink with real liblsl peers: the binned-count convention (refusals),
+// fromLsl / toLsl with real liblsl peers: the binned-count convention (refusals),
 // seq from sample index with gaps from timestamps across an outlet restart, and the lsl:// URIs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstValueFrom } from 'rxjs';
 import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
-import { BinSequencer, checkBinnedStream, lslSource, lslVelocitySink, parseLslUri, toLocalClock } from '../../streams/lsl/endpoint.js';
+import { BinSequencer, checkBinnedStream, fromLsl, parseLslUri, toLsl } from '../../streams/lsl/endpoint.js';
+import { localClock } from '../../streams/lsl/clock.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { makeStreamInfo, describeChannels } from '../../streams/stream-info.js';
-import type { SpikeBin } from '../../streams/types.js';
+import type { Incoming } from '../../streams/types.js';
 
 process.env.LSLAPICFG = testConfigPath();
 let n = 0;
@@ -57,13 +58,13 @@ test('the binned-count convention: channel count, format, rate and <binning><bin
   assert.match(checkBinnedStream({ ...ok, desc: describeChannels([], { binMs: 10 }) }, 96, 20)!, /declares <binning><bin_ms>10/);
 });
 
-test('lslSource refuses a liblsl stream whose channel count does not match the model, with a clear error', async () => {
+test('fromLsl refuses a liblsl stream whose channel count does not match the model, with a clear error', async () => {
   const peer = new LiblslPeer();
   await peer.ready;
   const name = uniq('wrong');
   try {
     await peer.request({ op: 'outlet', name, source_id: name, format: 'int16', channels: 7, srate: 50, bin_ms: 20 });
-    const err = await firstValueFrom(lslSource({ name, nIn: 8, binMs: 20, config: loadLslConfig() })).then(() => undefined, (e: Error) => e);
+    const err = await firstValueFrom(fromLsl({ name, nIn: 8, binMs: 20, config: loadLslConfig() })).then(() => undefined, (e: Error) => e);
     assert.ok(err, 'the source errored');
     assert.equal((err as Error & { code: string }).code, 'ELSLMISMATCH');
     assert.match(err.message, /has 7 channels, the model expects 8/);
@@ -72,17 +73,22 @@ test('lslSource refuses a liblsl stream whose channel count does not match the m
   }
 });
 
-test('lslSource: seq follows the sample index; an outlet restart (same source_id) is recovered and the gap shows in seq', async () => {
+test('fromLsl: seq follows the sample index; an outlet restart (same source_id) is recovered and the gap shows in seq', async () => {
   const name = uniq('bins');
   const open = async (p: LiblslPeer): Promise<number> => (await p.request<{ id: number }>({ op: 'outlet', name, source_id: `rig-${name}`, format: 'int16', channels: 4, srate: 50, bin_ms: 20 })).id;
   let peer = new LiblslPeer();
   await peer.ready;
   let id = await open(peer);
-  const bins: { seq: number; ts: number; counts: number[]; streamId: string }[] = [];
+  const bins: { seq: number; ts: number; counts: number[]; streamId: string; arrival: number; before: number; after: number }[] = [];
+  let lastPull = localClock();
   const events: string[] = [];
   let wake: () => void = () => undefined;
-  const sub = lslSource({ name, nIn: 4, binMs: 20, config: loadLslConfig(), watchdog: 5, onEvent: (e) => { events.push(e.kind); wake(); } })
-    .subscribe((b: SpikeBin) => { bins.push({ seq: b.seq, ts: b.timestamp, counts: Array.from(b.counts), streamId: b.streamId }); wake(); });
+  const sub = fromLsl({ name, nIn: 4, binMs: 20, config: loadLslConfig(), watchdog: 5, onEvent: (e) => { events.push(e.kind); wake(); } })
+    .subscribe(({ bin: b, undecodable }: Incoming) => {
+      assert.equal(undecodable, null);
+      bins.push({ seq: b.seq, ts: b.timestamp, counts: Array.from(b.counts), streamId: b.streamId, arrival: b.receivedLslTime, before: lastPull, after: localClock() });
+      wake();
+    });
   const until = async (pred: () => boolean, what: string): Promise<void> => {
     const t0 = Date.now();
     while (!pred()) {
@@ -94,10 +100,13 @@ test('lslSource: seq follows the sample index; an outlet restart (same source_id
     await until(() => events.includes('connected'), 'connected');
     await peer.request({ op: 'wait_consumers', id, timeout: 5 });
     const t0 = (await peer.request<{ t: number }>({ op: 'clock' })).t;
+    lastPull = localClock();
     for (let k = 0; k < 5; k++) await peer.request({ op: 'push', id, values: [k, 1, 2, 3], ts: t0 + k * 0.02 });
     await until(() => bins.length >= 5, '5 bins');
     assert.deepEqual(bins.map((b) => b.seq), [0, 1, 2, 3, 4]);
     assert.equal(bins[0].streamId, `rig-${name}`);
+    // Each bin's arrival is on this machine's LSL clock, between the push and our callback.
+    for (const b of bins) assert.ok(b.before <= b.arrival && b.arrival <= b.after, `arrival ${b.arrival} in [${b.before}, ${b.after}]`);
     await peer.kill();
     peer = new LiblslPeer();
     await peer.ready;
@@ -115,9 +124,9 @@ test('lslSource: seq follows the sample index; an outlet restart (same source_id
   }
 });
 
-test('lslVelocitySink: a float32 outlet with velocity labels; samples stamped on our clock; liblsl reads them', async () => {
+test('toLsl: a float32 outlet with velocity labels; samples stamped with the bin\'s arrival on our clock; liblsl reads them', async () => {
   const name = uniq('vel');
-  const sink = await lslVelocitySink({ name, labels: ['vel_x', 'vel_y'], binMs: 20, config: loadLslConfig() });
+  const sink = await toLsl({ name, labels: ['vel_x', 'vel_y'], binMs: 20, config: loadLslConfig() });
   const peer = new LiblslPeer();
   try {
     await peer.ready;
@@ -126,12 +135,12 @@ test('lslVelocitySink: a float32 outlet with velocity labels; samples stamped on
     assert.match(r.info, /<nominal_srate>50/);
     assert.ok(await sink.outlet.waitForConsumers(5000));
     const velocity = new Float32Array([0.5, -1.25]);
-    sink.next({ seq: 3, timestamp: 100.5, velocity, receivedNs: 0, decodedNs: 0, sentNs: 0, modelId: 'm' });
+    sink.next({ seq: 3, timestamp: 100.5, velocity, receivedNs: 0, receivedLslTime: 4242.25, decodedNs: 0, sentNs: 0, modelId: 'm' });
     const got = await peer.request<{ samples: { ts: number; values: number[] }[] }>({ op: 'pull', id: r.id, n: 1, timeout: 5 });
-    // No LSL input in this process: the stamp is passed through unchanged.
-    assert.equal(got.samples[0].ts, toLocalClock(undefined, 100.5));
+    // The arrival on the local clock, never the source's timestamp.
+    assert.equal(got.samples[0].ts, 4242.25);
     assert.deepEqual(got.samples[0].values, [0.5, -1.25]);
-    assert.deepEqual(sink.stats(), { sent: 1, dropped: 0 });
+    assert.deepEqual(sink.stats(), { sent: 1, dropped: 0, subscribers: 1 }, 'the liblsl inlet is a subscriber');
   } finally {
     await peer.quit();
     await sink.close();

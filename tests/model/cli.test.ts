@@ -11,7 +11,7 @@ import { referenceForward } from '../../model/reference.js';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf } from '../../streams/xdf/writer.js';
 import { poissonCounts, randomModel, relErr, smallConfig } from './helpers.js';
-import { CLI_PATH } from '../../harness/process.js';
+import { CLI_PATH, REPO_ROOT } from '../../harness/process.js';
 
 const CLI = CLI_PATH;
 const dir = mkdtempSync(join(tmpdir(), 'langevind-cli-'));
@@ -63,6 +63,25 @@ test('model init writes a loadable model of the preset with overrides; inspect d
   const js = JSON.parse(cli('model', 'inspect', file, '--json').stdout);
   assert.equal(js.config.n_in, 12);
   assert.equal(js.tensors.length, 33);
+  assert.match(ins.stdout, /decoders: langevinflow \(no baselines stored\)/);
+  assert.deepEqual(js.decoders, ['langevinflow']);
+  assert.deepEqual(js.baseline_tensors, []);
+});
+
+test('model inspect lists the baselines a calibrated model carries (the committed default model)', () => {
+  const file = join(REPO_ROOT, 'models/default.safetensors');
+  const ins = cli('model', 'inspect', file);
+  assert.equal(ins.status, 0, ins.stderr);
+  assert.match(ins.stdout, /decoders: langevinflow; wiener \(5 lags, alpha [0-9.e-]+\); kalman \(state pos_x, pos_y, vel_x, vel_y, 1\)/);
+  assert.match(ins.stdout, /baseline\.wiener\.weight\s+\[2, 240\]/);
+  assert.match(ins.stdout, /baseline\.kalman\.R\s+\[48, 48\]/);
+  const js = JSON.parse(cli('model', 'inspect', file, '--json').stdout);
+  assert.deepEqual(js.decoders, ['langevinflow', 'wiener', 'kalman']);
+  assert.deepEqual(js.baselines.kalman, { state: ['pos_x', 'pos_y', 'vel_x', 'vel_y'], velocity_offset: 2 });
+  assert.equal(js.baselines.wiener.lags, 5);
+  assert.deepEqual(js.baseline_tensors.map((t: { name: string }) => t.name).sort(),
+    ['baseline.kalman.A', 'baseline.kalman.C', 'baseline.kalman.Q', 'baseline.kalman.R', 'baseline.kalman.x0', 'baseline.wiener.bias', 'baseline.wiener.weight']);
+  assert.equal(js.metadata['langevind.baselines'], undefined, 'shown as baselines, not as raw metadata');
 });
 
 test('model init and inspect refuse bad arguments and bad files with one clear line', () => {

@@ -22,8 +22,8 @@ function bins(): { bins: SpikeBin[]; decs: Decoded[] } {
   const decs: Decoded[] = [];
   for (let i = 0; i < N; i++) {
     const counts = Array.from({ length: C }, (_, c) => (i * 13 + c * 5) % 17);
-    bins.push({ seq: i, timestamp: 500 + i * 0.001, counts, binMs: 1, streamId: 'rig', receivedNs: 1e12 + i * 1e6 });
-    decs.push({ seq: i, timestamp: 500 + i * 0.001, velocity: Float32Array.from([i / 10, -i / 20]), receivedNs: 1e12 + i * 1e6, decodedNs: 1e12 + i * 1e6 + 2e5, sentNs: 1e12 + i * 1e6 + 2.5e5, modelId: 'abc123' });
+    bins.push({ seq: i, timestamp: 500 + i * 0.001, counts, binMs: 1, streamId: 'rig', receivedNs: 1e12 + i * 1e6, receivedLslTime: 1000 + i * 1e-3 });
+    decs.push({ seq: i, timestamp: 500 + i * 0.001, velocity: Float32Array.from([i / 10, -i / 20]), receivedNs: 1e12 + i * 1e6, receivedLslTime: 1000 + i * 1e-3, decodedNs: 1e12 + i * 1e6 + 2e5, sentNs: 1e12 + i * 1e6 + 2.5e5, modelId: 'abc123' });
   }
   return { bins, decs };
 }
@@ -48,6 +48,7 @@ async function record(file: string): Promise<void> {
       rec.recordReject({ kind: 'counts', detail: 'counts[2] = NaN', receivedNs: 5e12, bin: { ...bs[i], seq: 301, timestamp: 500.3005, counts: bad } });
       bad.fill(0); // the daemon reuses its bins too
       rec.recordReject({ kind: 'undecodable', detail: 'SpikeBin: truncated', receivedNs: 6e12, raw: [Buffer.from('spikes'), Uint8Array.of(1, 2, 3)] });
+      rec.recordMarker({ event: 'model_swapped', model_id: 'def456' });
     }
     if (i % 200 === 199) await new Promise((r) => setTimeout(r, 30));
   }
@@ -58,8 +59,8 @@ test('recorder round trip through the XDF reader: counts, receipts, decodes, met
   const file = join(dir, 'rt.xdf');
   await record(file);
   const { streams } = readXdf(file);
-  assert.equal(streams.length, 4);
-  const [counts, receipts, decoded, rejected] = streams;
+  assert.equal(streams.length, 5);
+  const [counts, receipts, decoded, rejected, markers] = streams;
   assert.equal(counts.info.type, 'SpikeCounts');
   assert.equal(counts.info.name, 'M1-binned');
   assert.equal(counts.info.channelFormat, 'int32');
@@ -80,6 +81,10 @@ test('recorder round trip through the XDF reader: counts, receipts, decodes, met
   const msgs = (rejected.data as string[][]).map((row) => JSON.parse(row[0]) as Record<string, unknown>);
   assert.deepEqual(msgs[0], { kind: 'counts', detail: 'counts[2] = NaN', received_ns: 5e12, seq: 301, timestamp: 500.3005, stream_id: 'rig', bin_ms: 1, counts: [...(ref.bins[300].counts as number[]).slice(0, 2), 'NaN', ...(ref.bins[300].counts as number[]).slice(3)] });
   assert.deepEqual(msgs[1], { kind: 'undecodable', detail: 'SpikeBin: truncated', received_ns: 6e12, frames_base64: ['c3Bpa2Vz', 'AQID'] });
+  assert.equal(markers.info.type, 'Markers');
+  assert.equal(markers.info.name, 'langevind-markers');
+  assert.deepEqual(Array.from(markers.timeStamps), [ref.bins[300].timestamp]);
+  assert.deepEqual((markers.data as string[][]).map((row) => JSON.parse(row[0]) as unknown), [{ event: 'model_swapped', model_id: 'def456' }]);
   const cd = counts.data as Int32Array;
   const rd = receipts.data as Float64Array;
   const dd = decoded.data as Float64Array;

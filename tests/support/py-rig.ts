@@ -14,7 +14,7 @@ export function missingPyZmq(): string | null {
   return r.error || r.status !== 0 ? `${PYTHON} cannot import zmq (apt-get install python3-zmq)` : null;
 }
 
-export type RigStep = { bins: Array<Omit<SpikeBin, 'receivedNs'>>; everyMs: number } | { big: number; size: number };
+export type RigStep = { bins: Array<Omit<SpikeBin, 'receivedNs' | 'receivedLslTime'>>; everyMs: number } | { big: number; size: number };
 
 /** What the peer sent, on CLOCK_MONOTONIC in ns (the clock of process.hrtime.bigint()). */
 export interface RigReport {

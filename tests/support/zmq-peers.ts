@@ -27,7 +27,7 @@ export class RigPublisher {
   waitForSubscriber(): Promise<void> {
     return this.subscribed;
   }
-  async send(bin: Omit<SpikeBin, 'receivedNs'>): Promise<void> {
+  async send(bin: Omit<SpikeBin, 'receivedNs' | 'receivedLslTime'>): Promise<void> {
     await this.sock.send(['spikes', Buffer.from(this.writer.encode(bin))]);
   }
   async sendRaw(frames: Array<Buffer | string>): Promise<void> {

@@ -1,0 +1,36 @@
+/**
+ * Bytes allocated per iteration of a loop, from v8's heap statistics: the one measurement of
+ * per-step allocation, used by bench/step.ts and by the allocation tests of the decoders. Run the
+ * process with `--expose-gc --min-semi-space-size=64 --max-semi-space-size=64`: with a young
+ * generation of fixed size, a loop that allocated would grow the heap by that many bytes per
+ * iteration in every window (no scavenge can hide it unless a window allocates > 64 MiB).
+ */
+import v8 from 'node:v8';
+
+export const ALLOC_FLAGS = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
+
+/** Heap growth in bytes over fn(n), after two full collections. */
+export function heapGrowth(fn: (n: number) => void, n: number): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('heapGrowth needs node --expose-gc');
+  gc();
+  gc();
+  const before = v8.getHeapStatistics().used_heap_size;
+  fn(n);
+  return v8.getHeapStatistics().used_heap_size - before;
+}
+
+/**
+ * Bytes allocated per iteration of fn. Heap growth over a window is c + A·n + (one-off noise ≥ 0:
+ * JIT code, a background task's objects), so the least growth over three windows of each size
+ * keeps the per-iteration part A and drops the noise; A = (min g(4M) − min g(M)) / 3M.
+ */
+export function bytesPerIteration(fn: (n: number) => void, M: number): number {
+  let g1 = Infinity;
+  let g4 = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    g1 = Math.min(g1, heapGrowth(fn, M));
+    g4 = Math.min(g4, heapGrowth(fn, 4 * M));
+  }
+  return (g4 - g1) / (3 * M);
+}

@@ -1,0 +1,278 @@
+/**
+ * The control plane's view of a running `langevind run` (ControlTarget): counters read from the
+ * pipeline's Metrics, swaps through the FilterSlot, the recorder attached and detached between
+ * bins. Everything here runs on the event loop between bins; the only things it puts on the bin
+ * path are the FilterSlot's pending swap (applied at the start of a bin) and the recorder.
+ */
+import { createHash } from 'node:crypto';
+import { OnlineFilter, sameFilterShape, type FilterOptions } from '../../model/filter.js';
+import type { LangevinModel } from '../../model/model-file.js';
+import type { FilterSlot } from '../filter-slot.js';
+import type { Histogram } from '../histogram.js';
+import type { Logger } from '../log.js';
+import type { Metrics, Stage } from '../metrics.js';
+import { packageVersion } from '../version.js';
+import { BetweenBins, type Slice } from './between-bins.js';
+import { swapConflicts } from './compat.js';
+import { ControlError } from './errors.js';
+import { loadModelOffThread } from './model-loader.js';
+import { stateNorms } from './norms.js';
+import type { CarryPolicy, ControlTarget, LiveCounters, OutputInfo, ReadoutWeights, RecordingInfo, SwapReport } from './target.js';
+
+/** What the recorder (streams/recorder.ts) offers the daemon. */
+export interface RecorderLike {
+  recordBin(bin: import('../../streams/types.js').SpikeBin): void;
+  recordDecoded(d: import('../../streams/types.js').Decoded): void;
+  recordReject(r: import('../../streams/recorder.js').RejectedInput): void;
+  recordMarker(event: Record<string, unknown>): void;
+  close(): Promise<void>;
+}
+
+export interface DaemonParts {
+  model: LangevinModel;
+  filterOptions: FilterOptions;
+  slot: FilterSlot;
+  metrics: Metrics;
+  /** [monotonic ns of the last decoded bin, its seq], written by the decoded observer. */
+  lastBin: Float64Array;
+  outputs(): OutputInfo[];
+  summary(): unknown;
+  counters(): LiveCounters;
+  /** Called when a swap happened (the hot-swap counter lives in Metrics). */
+  countSwap(kind: 'model' | 'readout'): void;
+  recorder(): RecorderLike | undefined;
+  /** Attaches (or with undefined detaches) the recorder between two bins. */
+  setRecorder(r: RecorderLike | undefined, path?: string): void;
+  openRecorder(path: string, model: LangevinModel): Promise<RecorderLike>;
+  /** The run configuration, hashed for langevind_info. */
+  config: unknown;
+  recordPath?: string;
+  log: Logger;
+}
+
+/** Zero-input bins run through a new filter before it goes live (first-touch of its memory, caches). */
+const WARM_BINS = 32;
+const WARM_PER_SLICE = 4;
+/** Operations waiting behind the running one before further requests get EBUSY. */
+const MAX_QUEUED = 4;
+
+export class DaemonTarget implements ControlTarget {
+  readonly version = packageVersion();
+  readonly configHash: string;
+  readonly binMs: number;
+  readonly startedNs = performance.now() * 1e6;
+  private model: LangevinModel;
+  private error: string | null = null;
+  private reconnect: string | null = null;
+  private last: SwapReport | null = null;
+  private rec: RecordingInfo | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  /** The filter swapped out last: the next reload of the same shapes loads into it in place. */
+  private standby: OnlineFilter | null = null;
+  private readonly slicer: BetweenBins;
+  private readonly log: Logger;
+
+  constructor(private readonly p: DaemonParts) {
+    this.model = p.model;
+    this.binMs = p.model.config.bin_ms;
+    this.configHash = createHash('sha256').update(JSON.stringify(p.config ?? {})).digest('hex').slice(0, 12);
+    this.slicer = new BetweenBins(() => p.counters().binsDecoded, this.binMs);
+    this.log = p.log.child({ module: 'control' });
+    if (p.recordPath) this.rec = { path: p.recordPath, started_at: new Date().toISOString() };
+    // A second filter made at start-up, so that even the first reload loads in place in small
+    // slices instead of building WebAssembly memory in one long one.
+    this.standby = new OnlineFilter(p.model, p.filterOptions);
+  }
+
+  modelId(): string {
+    return this.p.slot.modelId;
+  }
+  counters(): LiveCounters {
+    return this.p.counters();
+  }
+  latency(stage: Stage): Histogram {
+    return this.p.metrics.latency[stage];
+  }
+  outputs(): OutputInfo[] {
+    return this.p.outputs();
+  }
+  summary(): unknown {
+    return this.p.summary();
+  }
+  lastBinNs(): number {
+    return this.p.lastBin[0];
+  }
+  private lastSeq(): number {
+    return this.p.lastBin[0] > 0 ? this.p.lastBin[1] : -1;
+  }
+  stateNorms(): { z: number; v: number; h: number } {
+    const f = this.p.slot.filter as unknown as OnlineFilter;
+    return stateNorms(f.snapshot().state, f.dims.D, f.dims.H);
+  }
+  modelError(): string | null {
+    return this.error;
+  }
+  reconnecting(): string | null {
+    return this.reconnect;
+  }
+  /** The input says a reconnect started (a reason) or finished (null). */
+  setReconnecting(reason: string | null): void {
+    this.reconnect = reason;
+  }
+  lastSwap(): SwapReport | null {
+    return this.last;
+  }
+  recording(): RecordingInfo | null {
+    return this.p.recorder() ? this.rec : null;
+  }
+  readoutShape(): { rows: number; cols: number } {
+    const f = this.p.slot.filter as unknown as OnlineFilter;
+    return { rows: f.dims.K, cols: f.dims.features };
+  }
+
+  /** One control operation at a time, in the order asked; a long queue is refused. */
+  private serial<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.queued >= MAX_QUEUED) return Promise.reject(new ControlError(409, 'EBUSY', `${this.queued} control operations are already waiting; ${what} refused`));
+    this.queued++;
+    const run = this.queue.then(fn, fn);
+    this.queue = run.then(() => { this.queued--; }, () => { this.queued--; });
+    return run;
+  }
+
+  /**
+   * Waits for the slot to apply what was asked at the next bin; if the input is silent and no bin
+   * comes within a few bin widths, applies it now (no bin is in flight on this event loop).
+   */
+  private async applied(done: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), Math.max(100, 5 * this.binMs))));
+    if ((await Promise.race([done, waited])) === 'late') this.p.slot.beforeBin();
+    clearTimeout(timer);
+    await done;
+  }
+
+  private marker(event: Record<string, unknown>): void {
+    this.p.recorder()?.recordMarker({ ...event, time: new Date().toISOString() });
+  }
+
+  reloadModel(path: string, state: CarryPolicy): Promise<SwapReport> {
+    return this.serial('model reload', async () => {
+      const t0 = performance.now();
+      let model: LangevinModel;
+      try {
+        model = await loadModelOffThread(path);
+      } catch (err) {
+        const e = err as ControlError;
+        this.error = `model ${path} failed to load: ${e.message}; ${this.modelId()} keeps decoding`;
+        this.log.error('model reload failed', { path, error: e });
+        throw e;
+      }
+      const conflicts = swapConflicts(this.model.config, model.config, state);
+      if (conflicts.length > 0) throw new ControlError(409, 'EINCOMPATIBLE', `model ${path} cannot replace the running one: ${conflicts.join('; ')}`, { reasons: conflicts });
+      // In place into the filter swapped out last when the shapes allow (one tensor per slice, no
+      // new WebAssembly memory), else a new filter (one longer slice).
+      const reuse = this.standby !== null && sameFilterShape(this.standby.config, model.config) ? this.standby : null;
+      let next: OnlineFilter = reuse as OnlineFilter;
+      const zeros = new Float32Array(model.config.n_in);
+      const slices: Slice[] = reuse ? reuse.reloadSteps(model) : [() => { next = new OnlineFilter(model, this.p.filterOptions); }];
+      for (let i = 0; i < WARM_BINS; i += WARM_PER_SLICE) slices.push(() => { for (let j = 0; j < WARM_PER_SLICE; j++) next.step(zeros); });
+      slices.push(() => next.reset());
+      const stats = await this.slicer.run(slices);
+      const previous = this.modelId();
+      const outgoing = this.p.slot.filter as unknown as OnlineFilter;
+      // One synchronous block: the carried state is the old filter's after the last bin it will see.
+      if (state === 'carry') {
+        const cur = this.p.slot.filter as unknown as OnlineFilter;
+        next.restore({ ...cur.snapshot(), modelId: next.modelId });
+      }
+      const afterSeq = this.lastSeq();
+      await this.applied(this.p.slot.swapAtNextBin({ filter: next as never, modelId: model.id }, state));
+      this.model = model;
+      this.standby = outgoing;
+      this.error = null;
+      this.p.countSwap('model');
+      const report: SwapReport = {
+        kind: 'model', model_id: model.id, previous_model_id: previous, state, after_seq: afterSeq,
+        prepare_ms: round(performance.now() - t0), longest_slice_ms: round(stats.longestMs), slices: stats.slices, in_place: reuse !== null, path,
+      };
+      this.last = report;
+      this.log.info('model swapped', { ...report });
+      this.marker({ event: 'model_swapped', ...report });
+      return report;
+    });
+  }
+
+  swapReadout(w: ReadoutWeights): Promise<SwapReport> {
+    return this.serial('readout swap', async () => {
+      const t0 = performance.now();
+      const f = this.p.slot.filter as unknown as OnlineFilter;
+      let prepared;
+      try {
+        prepared = f.prepareReadout(w.weight, w.bias);
+      } catch (err) {
+        throw new ControlError(409, 'EINCOMPATIBLE', (err as Error).message);
+      }
+      let afterSeq = -1;
+      // Two copies into the filter's buffers, placed right after a bin like every other change.
+      const stats = await this.slicer.run([() => {
+        afterSeq = this.lastSeq();
+        (this.p.slot.filter as unknown as OnlineFilter).setReadout(prepared);
+      }]);
+      if (this.p.slot.filter !== (f as unknown)) throw new ControlError(409, 'EBUSY', 'the model was swapped while the readout was being prepared; send it again');
+      this.p.countSwap('readout');
+      const report: SwapReport = {
+        kind: 'readout', model_id: this.modelId(), previous_model_id: this.modelId(), state: 'carry', after_seq: afterSeq,
+        prepare_ms: round(performance.now() - t0), longest_slice_ms: round(stats.longestMs), path: w.source,
+      };
+      this.last = report;
+      this.log.info('readout swapped', { ...report });
+      this.marker({ event: 'readout_swapped', ...report });
+      return report;
+    });
+  }
+
+  resetFilter(): void {
+    this.p.slot.resetAtNextBin();
+    this.marker({ event: 'filter_reset', model_id: this.modelId(), after_seq: this.lastSeq() });
+  }
+
+  startRecording(path: string): Promise<RecordingInfo> {
+    return this.serial('recording start', async () => {
+      if (this.p.recorder()) throw new ControlError(409, 'ERECORDING', `already recording to ${this.rec?.path}; stop it first`);
+      let r: RecorderLike;
+      try {
+        r = await this.p.openRecorder(path, this.model);
+      } catch (err) {
+        throw new ControlError(400, 'ERECORDING', `cannot record to ${path}: ${(err as Error).message}`);
+      }
+      this.p.setRecorder(r, path);
+      this.rec = { path, started_at: new Date().toISOString() };
+      r.recordMarker({ event: 'recording_started', model_id: this.modelId(), after_seq: this.lastSeq(), time: this.rec.started_at });
+      this.log.info('recording started', { path });
+      return this.rec;
+    });
+  }
+
+  stopRecording(): Promise<RecordingInfo & { stopped_at: string }> {
+    return this.serial('recording stop', async () => {
+      const r = this.p.recorder();
+      if (!r || !this.rec) throw new ControlError(409, 'ERECORDING', 'not recording');
+      const info = { ...this.rec, stopped_at: new Date().toISOString() };
+      r.recordMarker({ event: 'recording_stopped', model_id: this.modelId(), after_seq: this.lastSeq(), time: info.stopped_at });
+      this.p.setRecorder(undefined);
+      this.rec = null;
+      try {
+        await r.close();
+      } catch (err) {
+        throw new ControlError(500, 'ERECORDING', `recording ${info.path} did not close cleanly: ${(err as Error).message}`);
+      }
+      this.log.info('recording stopped', { path: info.path });
+      return info;
+    });
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
