@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   reload: { module: 'reload', summary: 'swap a new model into a running daemon between two bins: --model FILE' },
   reset: { module: 'reset', summary: "reset a running daemon's filter at the next bin" },
   'simulate-user': { module: 'simulate-user', summary: 'a simulated subject and rig for closed-loop tests, or an open-loop calibration block as XDF' },
+  task: { module: 'task', summary: 'the cursor task: decoded velocity in, trials, task state out (ZeroMQ, LSL, a page), closed-loop metrics' },
   recalibrate: { module: 'recalibrate', summary: 'ReFIT: refit the velocity readout on a closed-loop recording' },
 };
 

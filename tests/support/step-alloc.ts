@@ -16,8 +16,10 @@ const f = createDecoder(model, name as DecoderName);
 const rand = mulberry32(5);
 const bins = Array.from({ length: 256 }, () => Float64Array.from({ length: model.config.n_in }, () => poisson(rand, 1 + 2 * rand())));
 for (let t = 0; t < 5000; t++) f.stepUnchecked(bins[t & 255]);
-// Large windows: one-off growth (JIT code, feedback) is divided by 3M in the estimate.
-const M = 20000;
+// Large windows: one-off growth (JIT code, feedback) is divided by 3M in the estimate. A cheap
+// step (Kalman, Wiener: ~1-2 µs) needs more of them than the network for the same bound: at
+// M = 20000 a one-off 80 kB in a long window read as 1.4 B/step.
+const M = name === 'langevinflow' ? 20000 : 100000;
 // The result goes into a typed array: a captured `let` double would be boxed on every write.
 const sink = new Float64Array(1);
 const loop = (n: number): void => {
