@@ -7,6 +7,7 @@ import { availableDecoders, createDecoder, decoderId } from '../../model/decoder
 import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
+import { ModelFileError } from '../../model/errors.js';
 import { loadModel, type LangevinModel } from '../../model/model-file.js';
 import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type EndpointContext } from '../endpoints.js';
@@ -256,6 +257,12 @@ async function openRecorder(path: string, config: { channel_labels: string[]; bi
  */
 export function warmUp(filter: StepFilter, nIn: number, bins = 200): void {
   const zeros = new Float32Array(nIn);
-  for (let i = 0; i < bins; i++) filter.stepUnchecked(zeros);
+  let finite = true;
+  for (let i = 0; i < bins; i++) {
+    const v = filter.stepUnchecked(zeros).velocity;
+    for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) finite = false;
+  }
   filter.reset();
+  // Finite but huge weights load fine and then decode NaN: refuse them before the first bin.
+  if (!finite) throw new ModelFileError('EVALUE', `the model's decode is not finite on ${bins} bins of zero input (weights out of range): refused`);
 }

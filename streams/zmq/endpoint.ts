@@ -9,7 +9,7 @@
  *     ?bind | ?connect                  override the default direction
  *     ?topic=spikes                     topic frame (default: spikes in, velocity out)
  *     ?hwm=1000                         ZeroMQ high-water mark (messages)
- *     ?queue=64                         output only: bounded send queue in front of the socket
+ *     ?queue=1024                       output only: bounded send queue in front of the socket
  */
 import { Observable } from 'rxjs';
 import { MONOTONIC_TO_LSL_S } from '../lsl/clock.js';
@@ -47,7 +47,7 @@ export interface ZmqOutputOptions {
   topic?: string;
   /** ZMQ_SNDHWM in messages (default 1000). */
   hwm?: number;
-  /** Messages held while a send is pending (default 64); beyond that they are dropped and counted. */
+  /** Messages held while a send is pending (default 1024: an LSL inlet catching up on a backlog hands over hundreds of bins in one read); beyond that they are dropped and counted. */
   queue?: number;
   /** A consumer (un)subscribed; off the bin path. */
   onSubscription?: (subscribed: boolean, topic: string) => void;
@@ -91,7 +91,7 @@ export function zmqInputFromUri(u: URL): ZmqInputOptions {
 export function zmqOutputFromUri(u: URL): ZmqOutputOptions {
   const { address, bind, params } = zmqAddress(u, true);
   if (params.has('busypoll')) throw new EndpointError(u.href, 'busypoll is an input option (outputs never wait for messages)');
-  return { address, bind, topic: params.get('topic') || VELOCITY_TOPIC, hwm: intParam(u, params, 'hwm', 1000), queue: intParam(u, params, 'queue', 64, 1) };
+  return { address, bind, topic: params.get('topic') || VELOCITY_TOPIC, hwm: intParam(u, params, 'hwm', 1000), queue: intParam(u, params, 'queue', 1024, 1) };
 }
 
 /**
@@ -152,7 +152,7 @@ export async function toZmq(opts: ZmqOutputOptions): Promise<ZmqSink> {
     bind: opts.bind ?? true,
     topic: opts.topic ?? VELOCITY_TOPIC,
     sendHighWaterMark: opts.hwm ?? 1000,
-    queue: opts.queue ?? 64,
+    queue: opts.queue ?? 1024,
     onSubscription: opts.onSubscription,
   });
   const writer = new DecodedWriter();
