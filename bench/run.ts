@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['step', 'decoders', 'gemv', 'e2e', 'lsl', 'control', 'dashboard'] as const;
+const BENCHES = ['step', 'decoders', 'gemv', 'e2e', 'roundtrip', 'lsl', 'control', 'dashboard'] as const;
 
 const args = process.argv.slice(2);
 const onlyArg = args.indexOf('--only');

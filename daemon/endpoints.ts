@@ -36,7 +36,7 @@ const zmq: Scheme = {
     const m = await import('../streams/zmq/endpoint.js');
     const opts = m.zmqInputFromUri(u);
     const src = await m.fromZmq({ ...opts, onReconnect: ctx.onInputReconnect });
-    ctx.log.info('input open', { uri: u.href, address: opts.address, bind: opts.bind, topic: opts.topic });
+    ctx.log.info('input open', { uri: u.href, address: opts.address, bind: opts.bind, topic: opts.topic, ...(opts.busyPoll ? { busy_poll: true } : {}) });
     return src;
   },
   async sink(u, ctx) {

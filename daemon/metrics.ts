@@ -48,6 +48,8 @@ export interface RunSummary {
   hot_swaps: Record<HotSwapKind, number>;
   /** Exceptions caught on the real-time path (should stay 0). */
   internal_errors: number;
+  /** Bins whose decode came out NaN or infinite: the filter was reset and zero velocity sent instead. */
+  nonfinite_resets: number;
   outputs: SinkStats[];
   /** Latency per stage in microseconds. */
   latency_us: Record<Stage, HistogramSummary>;
@@ -64,6 +66,7 @@ export class Metrics {
   resets = 0;
   restarts = 0;
   internalErrors = 0;
+  nonFiniteResets = 0;
   readonly rejects: Record<RejectKind, number> = Object.fromEntries(REJECT_KINDS.map((k) => [k, 0])) as Record<RejectKind, number>;
   readonly reconnects: Record<string, number> = Object.fromEntries(RECONNECT_REASONS.map((k) => [k, 0]));
   readonly hotSwaps: Record<HotSwapKind, number> = { model: 0, readout: 0 };
@@ -112,6 +115,7 @@ export class Metrics {
       input_reconnects: { ...this.reconnects },
       hot_swaps: { ...this.hotSwaps },
       internal_errors: this.internalErrors,
+      nonfinite_resets: this.nonFiniteResets,
       outputs,
       latency_us: {
         receive_to_decoded: round(this.latency.receive_to_decoded.summary(1000)),
@@ -142,7 +146,7 @@ export function formatSummary(s: RunSummary): string {
   const dropped = s.outputs.reduce((a, o) => a + o.dropped, 0);
   const lines = [
     `messages received ${s.messages_received}, bins accepted ${s.bins_accepted}, decoded ${s.bins_decoded}; gaps ${s.gaps} (${s.gap_bins} bins missing, ${s.filled_bins} filled), resets ${s.resets}, restarts ${s.restarts}`,
-    `rejects: ${nonzero(s.rejects)}; input reconnects: ${nonzero(s.input_reconnects)}; hot swaps: ${nonzero(s.hot_swaps)}; dropped on output ${dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}`,
+    `rejects: ${nonzero(s.rejects)}; input reconnects: ${nonzero(s.input_reconnects)}; hot swaps: ${nonzero(s.hot_swaps)}; dropped on output ${dropped}${s.internal_errors ? `; INTERNAL ERRORS ${s.internal_errors}` : ''}${s.nonfinite_resets ? `; NON-FINITE DECODES ${s.nonfinite_resets} (filter reset, zero velocity sent)` : ''}`,
     `latency (µs)         p50      p99    p99.9      max`,
   ];
   for (const [k, h] of Object.entries(s.latency_us)) {

@@ -75,7 +75,8 @@ export class BinValidator {
       this.pendingMissing = 0;
     }
     if (bin.streamId === this.lockedStream) this.lockedLastNs = bin.receivedNs;
-    if (bin.binMs !== 0 && Math.abs(bin.binMs - this.opts.binMs) > 1e-9 * this.opts.binMs) return 'bin_ms';
+    // Written as !(… <= tol) so that a NaN bin_ms is refused too (NaN > tol is false).
+    if (bin.binMs !== 0 && !(Math.abs(bin.binMs - this.opts.binMs) <= 1e-9 * this.opts.binMs)) return 'bin_ms';
     const seq = bin.seq;
     let restart = false;
     if (this.lastSeq >= 0 && seq <= this.lastSeq) {

@@ -113,9 +113,16 @@ export function dims(cfg: ModelConfig): Dims {
   };
 }
 
+/**
+ * Largest size any dimension may have. Far above any real model, and small enough that products of
+ * two sizes stay exact integers, so buffer sizes are refused by name (EWASMMEM) instead of
+ * becoming Infinity (1e308 is an integer to JavaScript).
+ */
+export const MAX_DIMENSION = 2 ** 24;
+
 const posInt = (o: Record<string, unknown>, k: string): number => {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(k, `must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_DIMENSION) throw new ConfigError(k, `must be a positive integer up to ${MAX_DIMENSION}, got ${JSON.stringify(v)}`);
   return v;
 };
 const posNum = (o: Record<string, unknown>, k: string): number => {

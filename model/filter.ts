@@ -98,6 +98,11 @@ export class OnlineFilter {
   private readonly lnEps: Float64Array;
   private readonly out: StepOutput;
   private bins = 0;
+  /**
+   * Every buffer a step reads or writes: weights, state, scratch (with the wasm kernels, views of
+   * one WebAssembly memory). For keeping them in cache between bins (daemon/prewarm.ts).
+   */
+  readonly buffers: readonly Float32Array[];
 
   // Weights (arena copies).
   private readonly wIh: Float32Array;
@@ -198,6 +203,7 @@ export class OnlineFilter {
     this.k = arena.kernels;
     this.backend = arena.kernels.backend;
     const b = arena.buffers;
+    this.buffers = b;
     for (let i = 0; i < wNames.length; i++) b[i].set(w[wNames[i]]);
     [this.wIh, this.wHh, this.bIh, this.bHh, this.icZW, this.icZb, this.icVW, this.icVb, this.corrW, this.corrB, this.khat,
       this.inW, this.inB, this.outW, this.outB, this.l1W, this.l1B, this.l2W, this.l2B, this.n1W, this.n1B, this.n2W, this.n2B,

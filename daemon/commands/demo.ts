@@ -148,6 +148,8 @@ export async function main(argv: string[]): Promise<number> {
         if (r.level === 'warn' || r.level === 'error') process.stderr.write(`daemon ${String(r.level)}: ${String(r.msg)} ${JSON.stringify(r)}\n`);
       },
     });
+    const control = daemon.logs.find((l) => l.msg === 'ready')?.control;
+    if (typeof control === 'string') out(`dashboard: ${control}/ (open it in a browser while the demo runs)`);
 
     // 3. Replay with a live status line.
     const tty = process.stdout.isTTY === true;

@@ -7,6 +7,7 @@ import { availableDecoders, createDecoder, decoderId } from '../../model/decoder
 import { OnlineFilter } from '../../model/filter.js';
 import { tsKernels } from '../../model/kernels-ts.js';
 import { wasmKernels } from '../../model/kernels-wasm.js';
+import { ModelFileError } from '../../model/errors.js';
 import { loadModel, type LangevinModel } from '../../model/model-file.js';
 import type { Decoded, DecodedSink, SpikeBin } from '../../streams/types.js';
 import { openSink, openSource, type EndpointContext } from '../endpoints.js';
@@ -15,7 +16,9 @@ import { FilterSlot, type StepFilter } from '../filter-slot.js';
 import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode, type PipelineObserver } from '../pipeline/index.js';
-import { parseRunArgs, RUN_USAGE, type RunConfig } from '../run-config.js';
+import { Prewarmer, buffersOf } from '../prewarm.js';
+import { adviseHugePages } from '../hugepages.js';
+import { parseRunArgs, RunConfigError, RUN_USAGE, type RunConfig } from '../run-config.js';
 import { attachControl, type AttachedControl } from '../control/attach.js';
 import { LiveFeed } from '../dashboard/live-feed.js';
 import { dashboardPlugin } from '../dashboard/plugin.js';
@@ -76,8 +79,14 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   // Checked first: a control address that needs a token, or a missing directory, stops here.
   const controlSettings = resolveControlOptions(cfg);
   const model = loadModel(cfg.model);
+  // Before any socket is open: a refused option must not leave one holding the process.
+  if (cfg.prewarmMs >= model.config.bin_ms) throw new RunConfigError(`--prewarm must be less than the bin width (${model.config.bin_ms} ms), got ${cfg.prewarmMs}`);
   const filterOptions = cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {};
   const filter = createDecoder(model, cfg.decoder, filterOptions);
+  if (cfg.hugePages && filter instanceof OnlineFilter && filter.backend === 'wasm') {
+    const hp = adviseHugePages(filter.buffers[0].buffer as ArrayBuffer);
+    log.info('huge pages', { bytes: hp.bytes, collapsed: hp.collapsed, ...(hp.note ? { note: hp.note } : {}) });
+  }
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const slot = new FilterSlot(filter, decoderId(model, cfg.decoder));
@@ -108,9 +117,11 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   const sinks: DecodedSink[] = [];
   let sub: Subscription | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
+  let prewarm: Prewarmer | undefined;
   const signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   const cleanup = async (): Promise<void> => {
     if (statusTimer) clearInterval(statusTimer);
+    prewarm?.close();
     await control?.close().catch((err: unknown) => log.error('control server did not close cleanly', { error: err }));
     sub?.unsubscribe();
     await Promise.allSettled(sinks.map((s) => s.close()));
@@ -152,6 +163,12 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
     }
     opts.stopSignal?.then(() => finish({ code: 0, why: 'stop' }));
 
+    if (cfg.prewarmMs > 0) {
+      // Reads whatever filter the slot runs now (a hot swap brings its own buffers).
+      const w = new Prewarmer(() => buffersOf(slot.filter), model.config.bin_ms, cfg.prewarmMs);
+      prewarm = w;
+      observers.push({ decoded: () => w.binDone() });
+    }
     sub = source$
       .pipe(decode({
         slot,
@@ -240,6 +257,12 @@ async function openRecorder(path: string, config: { channel_labels: string[]; bi
  */
 export function warmUp(filter: StepFilter, nIn: number, bins = 200): void {
   const zeros = new Float32Array(nIn);
-  for (let i = 0; i < bins; i++) filter.stepUnchecked(zeros);
+  let finite = true;
+  for (let i = 0; i < bins; i++) {
+    const v = filter.stepUnchecked(zeros).velocity;
+    for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) finite = false;
+  }
   filter.reset();
+  // Finite but huge weights load fine and then decode NaN: refuse them before the first bin.
+  if (!finite) throw new ModelFileError('EVALUE', `the model's decode is not finite on ${bins} bins of zero input (weights out of range): refused`);
 }

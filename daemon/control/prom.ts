@@ -97,6 +97,7 @@ export function createExporter(target: ControlTarget): MetricsExporter {
   counterFrom(reg, 'langevind_restarts_total', 'Source restarts detected (seq back, or a new stream)', () => c().restarts);
   labelledCounterFrom(reg, 'langevind_input_reconnects_total', 'Input reconnects, by reason', 'reason', () => c().reconnects);
   labelledCounterFrom(reg, 'langevind_hot_swaps_total', 'Models and readouts swapped in while running', 'kind', () => c().hotSwaps);
+  counterFrom(reg, 'langevind_nonfinite_resets_total', 'Decodes that came out NaN or infinite: the filter was reset and zero velocity sent', () => c().nonFiniteResets);
   counterFrom(reg, 'langevind_internal_errors_total', 'Exceptions caught on the real-time path (should stay 0)', () => c().internalErrors);
   labelledCounterFrom(reg, 'langevind_output_drops_total', 'Decodes an output could not send (queue full, closed)', 'output',
     () => Object.fromEntries(target.outputs().map((o) => [o.uri, o.dropped])));

@@ -20,6 +20,7 @@ export interface LiveCounters {
   reconnects: Readonly<Record<string, number>>;
   hotSwaps: Readonly<Record<'model' | 'readout', number>>;
   internalErrors: number;
+  nonFiniteResets: number;
 }
 
 export interface OutputInfo {

@@ -56,7 +56,7 @@ export function decode(opts: PipelineOptions): OperatorFunction<Incoming, Decode
   const stages = (limited: RateLimiter) => ({
     validate: validateStage({ nIn: opts.nIn, binMs: opts.binMs, streamId: opts.streamId, metrics, observers, limited }),
     gaps: gapStage({ slot, nIn: opts.nIn, binMs: opts.binMs, gapPolicy: opts.gapPolicy, maxGap: opts.maxGap, metrics, log, limited }),
-    step: stepStage({ slot, velocityDim: opts.velocityDim, ringSize: opts.ringSize }),
+    step: stepStage({ slot, velocityDim: opts.velocityDim, ringSize: opts.ringSize, metrics, limited }),
     fanout: fanoutStage({ sinks: opts.sinks, observers, metrics, limited }),
   });
   stages(new RateLimiter(log)); // checks the options now rather than at subscription

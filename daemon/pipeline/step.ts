@@ -4,6 +4,8 @@
  */
 import type { Decoded, SpikeBin } from '../../streams/types.js';
 import type { FilterSlot } from '../filter-slot.js';
+import type { RateLimiter } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { PipelineError } from './gaps.js';
 
 export interface StepStageOptions {
@@ -12,6 +14,8 @@ export interface StepStageOptions {
   velocityDim: number;
   /** Decoded records in the ring (default 16). */
   ringSize?: number;
+  metrics: Metrics;
+  limited: RateLimiter;
 }
 
 export function stepStage(opts: StepStageOptions): (bin: SpikeBin) => Decoded {
@@ -31,7 +35,22 @@ export function stepStage(opts: StepStageOptions): (bin: SpikeBin) => Decoded {
     next = next + 1 === ringSize ? 0 : next + 1;
     const v = out.velocity;
     const dv = d.velocity;
-    for (let i = 0; i < dv.length; i++) dv[i] = v[i];
+    let finite = true;
+    for (let i = 0; i < dv.length; i++) {
+      dv[i] = v[i];
+      if (!Number.isFinite(dv[i])) finite = false;
+    }
+    // A filter whose state went non-finite (a model that diverges on this input, huge weights)
+    // would send NaN for the rest of the session: a cursor must never get that. Send zero
+    // velocity for this bin and start the filter afresh from the next.
+    if (!finite) {
+      dv.fill(0);
+      slot.filter.reset();
+      opts.metrics.nonFiniteResets++;
+      opts.metrics.resets++;
+      const seq = bin.seq;
+      opts.limited.warn('nonfinite', 'decode was not finite: zero velocity sent, filter reset', () => ({ seq, model_id: slot.modelId }));
+    }
     d.seq = bin.seq;
     d.timestamp = bin.timestamp;
     d.streamId = bin.streamId;

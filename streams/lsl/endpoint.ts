@@ -80,10 +80,17 @@ export function checkBinnedStream(info: StreamInfo, nIn: number, binMs: number):
 export class BinSequencer {
   seq = -1;
   private base = NaN;
-  constructor(private readonly period: number, private readonly drift = 0.02, private readonly resync = 10) {}
+  /** A forward jump of more than this many bins (default one day) is a clock change, not lost bins. */
+  private readonly maxJump: number;
+  constructor(private readonly period: number, private readonly drift = 0.02, private readonly resync = 10) {
+    this.maxJump = Math.round(86400 / period);
+  }
   /** The seq of a sample stamped `t` (seconds, on any clock that is continuous across reconnects). */
   next(t: number): number {
     const p = this.period;
+    // A stamp that is NaN or infinite says nothing about the grid: count the sample, keep the grid.
+    // (Anchoring on it once made seq Infinity, or beyond 2^53 where seq + 1 === seq: every later bin a duplicate.)
+    if (!Number.isFinite(t)) return ++this.seq;
     if (this.base !== this.base) {
       this.seq++;
       this.base = t - this.seq * p;
@@ -91,7 +98,7 @@ export class BinSequencer {
     }
     // x ≈ 1 for the next bin; a stamp at least 3/4 of a bin past the next slot means bins are missing.
     const x = (t - this.base) / p - this.seq;
-    if (x >= 1.75) this.seq += Math.round(x);
+    if (x >= 1.75 && x <= this.maxJump) this.seq += Math.round(x);
     else this.seq++;
     const err = t - (this.base + this.seq * p);
     if (Math.abs(err) > this.resync * p) this.base = t - this.seq * p;

@@ -162,8 +162,11 @@ export class LslInlet {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((r) => {
-      const t = setTimeout(r, ms);
-      this.abort.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+      const signal = this.abort.signal;
+      const onAbort = (): void => { clearTimeout(t); r(); };
+      // Removed when the timer fires: one listener per reconnect would pile up on a flapping link.
+      const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); r(); }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -223,7 +226,11 @@ export class LslInlet {
       this.stats.protocolErrors++;
       return new LslError('ELSLPROTO', `fullinfo of "${info.name}" claims ${full.channelCount}×${full.channelFormat}, discovery said ${info.channelCount}×${info.channelFormat}`);
     }
+    // Keep the endpoint we reached the outlet at: a fullinfo naming other ports (corrupt, or lying)
+    // must not redirect this and every later connection (liblsl keeps the resolved endpoint too).
     full.v4address = info.v4address;
+    full.v4dataPort = info.v4dataPort;
+    full.v4servicePort = info.v4servicePort;
     this.info = full;
     const refusal = this.opts.check?.(full);
     if (refusal) return new LslError('ELSLMISMATCH', refusal);

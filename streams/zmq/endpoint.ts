@@ -9,7 +9,7 @@
  *     ?bind | ?connect                  override the default direction
  *     ?topic=spikes                     topic frame (default: spikes in, velocity out)
  *     ?hwm=1000                         ZeroMQ high-water mark (messages)
- *     ?queue=64                         output only: bounded send queue in front of the socket
+ *     ?queue=1024                       output only: bounded send queue in front of the socket
  */
 import { Observable } from 'rxjs';
 import { MONOTONIC_TO_LSL_S } from '../lsl/clock.js';
@@ -35,6 +35,8 @@ export interface ZmqInputOptions {
   maxMessageSize?: number;
   /** An input connection was re-established (reason, detail); off the bin path. */
   onReconnect?: (reason: string, detail: string) => void;
+  /** Spin on the socket between messages instead of sleeping (`?busypoll`, streams/zmq/busy-poll.ts). */
+  busyPoll?: boolean;
 }
 
 export interface ZmqOutputOptions {
@@ -45,7 +47,7 @@ export interface ZmqOutputOptions {
   topic?: string;
   /** ZMQ_SNDHWM in messages (default 1000). */
   hwm?: number;
-  /** Messages held while a send is pending (default 64); beyond that they are dropped and counted. */
+  /** Messages held while a send is pending (default 1024: an LSL inlet catching up on a backlog hands over hundreds of bins in one read); beyond that they are dropped and counted. */
   queue?: number;
   /** A consumer (un)subscribed; off the bin path. */
   onSubscription?: (subscribed: boolean, topic: string) => void;
@@ -62,7 +64,7 @@ function checkCommon(o: { address: string; topic?: string; hwm?: number }, what:
 
 /** zmq+tcp://host:port or zmq+ipc:///path → the ZeroMQ address, direction and query options. */
 export function zmqAddress(u: URL, defaultBind: boolean): { address: string; bind: boolean; params: Map<string, string> } {
-  const params = endpointParams(u, ['bind', 'connect', 'topic', 'hwm', 'queue']);
+  const params = endpointParams(u, ['bind', 'connect', 'topic', 'hwm', 'queue', 'busypoll']);
   if (params.has('bind') && params.has('connect')) throw new EndpointError(u.href, 'give ?bind or ?connect, not both');
   const bind = params.has('bind') ? true : params.has('connect') ? false : defaultBind;
   let address: string;
@@ -81,12 +83,15 @@ export function zmqAddress(u: URL, defaultBind: boolean): { address: string; bin
 export function zmqInputFromUri(u: URL): ZmqInputOptions {
   const { address, bind, params } = zmqAddress(u, false);
   if (params.has('queue')) throw new EndpointError(u.href, 'queue= applies to outputs only');
-  return { address, bind, topic: params.get('topic') || SPIKES_TOPIC, hwm: intParam(u, params, 'hwm', 1000) };
+  const busyPoll = params.has('busypoll');
+  if (busyPoll && params.get('busypoll') !== '') throw new EndpointError(u.href, `busypoll takes no value (got "${params.get('busypoll')}")`);
+  return { address, bind, topic: params.get('topic') || SPIKES_TOPIC, hwm: intParam(u, params, 'hwm', 1000), ...(busyPoll ? { busyPoll } : {}) };
 }
 
 export function zmqOutputFromUri(u: URL): ZmqOutputOptions {
   const { address, bind, params } = zmqAddress(u, true);
-  return { address, bind, topic: params.get('topic') || VELOCITY_TOPIC, hwm: intParam(u, params, 'hwm', 1000), queue: intParam(u, params, 'queue', 64, 1) };
+  if (params.has('busypoll')) throw new EndpointError(u.href, 'busypoll is an input option (outputs never wait for messages)');
+  return { address, bind, topic: params.get('topic') || VELOCITY_TOPIC, hwm: intParam(u, params, 'hwm', 1000), queue: intParam(u, params, 'queue', 1024, 1) };
 }
 
 /**
@@ -104,6 +109,7 @@ export async function fromZmq(opts: ZmqInputOptions): Promise<Source> {
     receiveHighWaterMark: opts.hwm ?? 1000,
     maxMessageSize: opts.maxMessageSize,
     onReconnect: opts.onReconnect,
+    busyPoll: opts.busyPoll,
   });
   const topicBytes = Buffer.from(topic);
   return new Observable<Incoming>((subscriber) => {
@@ -146,7 +152,7 @@ export async function toZmq(opts: ZmqOutputOptions): Promise<ZmqSink> {
     bind: opts.bind ?? true,
     topic: opts.topic ?? VELOCITY_TOPIC,
     sendHighWaterMark: opts.hwm ?? 1000,
-    queue: opts.queue ?? 64,
+    queue: opts.queue ?? 1024,
     onSubscription: opts.onSubscription,
   });
   const writer = new DecodedWriter();

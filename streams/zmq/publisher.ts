@@ -20,7 +20,7 @@ export interface ZmqPublisherOptions {
   topic: string;
   /** ZMQ_SNDHWM in messages (default 1000). */
   sendHighWaterMark?: number;
-  /** Messages held while a send is pending (default 64); beyond that new messages are dropped. */
+  /** Messages held while a send is pending (default 1024); beyond that new messages are dropped. */
   queue?: number;
   /** How long close() lets queued messages drain, in ms (default 500). */
   lingerMs?: number;
@@ -58,7 +58,7 @@ export class ZmqPublisher {
   private constructor(private readonly sock: XPublisher, private readonly opts: ZmqPublisherOptions, private readonly watch: ConnectionWatch) {
     this.topic = Buffer.from(opts.topic);
     this.frames = [this.topic, this.topic];
-    const q = opts.queue ?? 64;
+    const q = opts.queue ?? 1024;
     this.slots = Array.from({ length: q }, () => Buffer.alloc(ZMQ_COPY_LIMIT));
     this.lens = new Int32Array(q);
   }

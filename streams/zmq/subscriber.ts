@@ -4,9 +4,11 @@
  * (watch.ts) re-establishes connections libzmq ends for good, so one bad message cannot make the
  * source deaf.
  */
+import { constants as osConstants } from 'node:os';
 import { Observable, defer, mergeAll } from 'rxjs';
 import { Subscriber as ZmqSub } from 'zeromq';
 import { monotonicNs } from '../types.js';
+import { spinUntilReadable } from './busy-poll.js';
 import { bindWhenFree } from './bind.js';
 import { ConnectionWatch, type ReconnectReason, type WatchStats } from './watch.js';
 
@@ -51,6 +53,8 @@ export interface ZmqSourceOptions {
    * never on the receive path.
    */
   onReconnect?: (reason: ReconnectReason, detail: string) => void;
+  /** Spin on the socket instead of sleeping between messages (streams/zmq/busy-poll.ts). */
+  busyPoll?: boolean;
 }
 
 export type ZmqSourceStats = WatchStats;
@@ -71,7 +75,10 @@ function checkOptions(o: ZmqSourceOptions): void {
  */
 export async function openZmqSource(opts: ZmqSourceOptions): Promise<ZmqSource> {
   checkOptions(opts);
-  const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0, maxMessageSize: opts.maxMessageSize ?? 1 << 20 });
+  const busy = opts.busyPoll === true;
+  // Busy-polling receives only once `readable`: receiveTimeout 0 keeps every such receive on
+  // zeromq.js's synchronous path (otherwise every 512th is deferred a loop turn).
+  const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0, maxMessageSize: opts.maxMessageSize ?? 1 << 20, ...(busy ? { receiveTimeout: 0 } : {}) });
   sock.subscribe(opts.topic ?? 'spikes');
   // Before bind/connect, so the first connection's events are seen too.
   const watch = new ConnectionWatch(sock, { endpoint: opts.endpoint, bind: opts.bind === true, onReconnect: opts.onReconnect });
@@ -97,9 +104,13 @@ export async function openZmqSource(opts: ZmqSourceOptions): Promise<ZmqSource> 
       while (!closed) {
         let frames: Buffer[];
         try {
+          if (busy) await spinUntilReadable(sock, () => closed);
+          if (closed) return;
           frames = await sock.receive();
         } catch (err) {
           if (closed || sock.closed) return;
+          // Nothing there after all (receiveTimeout 0 does not wait): spin again.
+          if (busy && (err as { errno?: number }).errno === osConstants.errno.EAGAIN) continue;
           const e = err as Error & { code?: string };
           subscriber.error(new ZmqError(e.code ?? 'EZMQ', `receive on ${opts.endpoint}: ${e.message}`));
           return;

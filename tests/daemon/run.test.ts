@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Subscriber } from 'zeromq';
 import { OnlineFilter } from '../../model/filter.js';
+import { loadModel, makeModel, saveModel } from '../../model/model-file.js';
 import type { RunSummary } from '../../daemon/metrics.js';
 import { runDaemon, type DaemonHandle } from '../../daemon/commands/run.js';
 import { createLogger } from '../../daemon/log.js';
@@ -248,6 +249,17 @@ describe('langevind run: recording and failures', () => {
     const exit = await d.exited;
     assert.equal(exit.code, 1);
     assert.match(d.stderrText, /^langevind: .*missing\.safetensors/m);
+  });
+
+  it('a model whose weights are finite but decode to NaN is refused at start-up (EVALUE), before any socket opens', async () => {
+    const weights = Object.fromEntries(Object.entries(model.weights).map(([k, w]) => [k, w.map((x) => x * 1e30)]));
+    const path = join(tmp.dir, 'huge.safetensors');
+    saveModel(path, makeModel(model.config, weights));
+    assert.ok(Object.values(loadModel(path).weights).every((w) => w.every(Number.isFinite)), 'the file itself loads: every weight is finite');
+    const d = new CliProcess(['run', '--model', path, '--input', 'zmq+tcp://127.0.0.1:9', '--output', 'zmq+ipc://' + join(tmp.dir, 'huge.sock'), '--control', 'off']);
+    const exit = await d.exited;
+    assert.equal(exit.code, 1);
+    assert.match(d.stderrText, /^langevind: .*not finite.*\[EVALUE\]$/m);
   });
 });
 

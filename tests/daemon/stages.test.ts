@@ -165,7 +165,7 @@ describe('gap stage', () => {
 describe('step stage and FilterSlot', () => {
   it('fills the next ring record from the filter in the slot, with the bin\'s stamps and the slot\'s model id', () => {
     const slot = new FilterSlot(new SumFilter(), 'model-a');
-    const step = stepStage({ slot, velocityDim: 2, ringSize: 2 });
+    const step = stepStage({ slot, velocityDim: 2, ringSize: 2, metrics: new Metrics(), limited: new RateLimiter(silentLogger) });
     const b = bin(9, [3, 4], { receivedNs: 123e6, receivedLslTime: 55.5 });
     const d1 = step(b);
     assert.deepEqual([d1.seq, d1.timestamp, Array.from(d1.velocity), d1.receivedNs, d1.receivedLslTime, d1.modelId, d1.streamId, d1.sentNs], [9, b.timestamp, [7, 0], 123e6, 55.5, 'model-a', 'rig', 0]);
@@ -173,6 +173,20 @@ describe('step stage and FilterSlot', () => {
     const d2 = step(bin(10, [1, 1]));
     assert.notEqual(d1, d2);
     assert.equal(step(bin(11, [1, 1])), d1, 'the ring wraps');
+  });
+
+  it('a decode that comes out NaN or infinite sends zero velocity, resets the filter and is counted; the next bin decodes again', () => {
+    const f = new SumFilter();
+    const slot = new FilterSlot(f, 'm');
+    const metrics = new Metrics();
+    const step = stepStage({ slot, velocityDim: 2, metrics, limited: new RateLimiter(silentLogger) });
+    assert.deepEqual(Array.from(step(bin(1, [1, 2])).velocity), [3, 0]);
+    const bad = step(bin(2, [Infinity, 1]));
+    assert.deepEqual(Array.from(bad.velocity), [0, 0], 'zero velocity, never NaN or Infinity, goes out');
+    assert.deepEqual([metrics.nonFiniteResets, metrics.resets], [1, 1]);
+    assert.deepEqual(f.calls.slice(-2), ['step Infinity', 'reset']);
+    assert.deepEqual(Array.from(step(bin(3, [2, 2])).velocity), [4, 0]);
+    assert.equal(metrics.summary().nonfinite_resets, 1);
   });
 
   it('a swap or reset asked for between bins applies at the start of the next, and the promise resolves then', async () => {
@@ -242,7 +256,7 @@ describe('fanout stage', () => {
     const observers: PipelineObserver[] = [w.obs, { decoded: (d) => (seenSent = d.sentNs) }];
     const fan = fanoutStage({ sinks: [sink(2, a), sink(0, b)], observers, metrics, limited: new RateLimiter(silentLogger) });
     const slot = new FilterSlot(new SumFilter(), 'm');
-    const d = stepStage({ slot, velocityDim: 2 })(bin(1, [1, 2], { receivedNs: performance.now() * 1e6 }));
+    const d = stepStage({ slot, velocityDim: 2, metrics, limited: new RateLimiter(silentLogger) })(bin(1, [1, 2], { receivedNs: performance.now() * 1e6 }));
     fan(d, bin(1, [1, 2]));
     assert.ok(a[0] >= d.decodedNs, 'sent after decoded');
     // The second output handed the message on after the first spent 2 ms: its own stamp shows it.
