@@ -35,10 +35,9 @@ import { roundSummary, summarize } from '../report/stats.js';
 import { adviseHugePages } from '../daemon/hugepages.js';
 import { CLI_PATH, CliProcess, REPO_ROOT } from '../harness/process.js';
 import { freePort } from '../harness/net.js';
+import { PYTHON, generatePythonProto, missingPythonPeer } from '../harness/python-proto.js';
 
-const PYTHON = '/usr/bin/python3';
 const PY_SIDE = join(REPO_ROOT, 'bench/roundtrip.py');
-const PROTO_DIR = join(REPO_ROOT, 'proto');
 const CLOCK_PROBE = pathToFileURL(fileURLToPath(new URL('./clock-probe.js', import.meta.url))).href;
 const E2E = fileURLToPath(new URL('./e2e.js', import.meta.url));
 const LAB_ECHO = fileURLToPath(new URL('./lab/echo.js', import.meta.url));
@@ -67,13 +66,6 @@ interface ClientResult {
   stray: number;
 }
 
-function missingPeer(): string | null {
-  const r = spawnSync(PYTHON, ['-c', 'import zmq, google.protobuf'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `${PYTHON} cannot import zmq and google.protobuf (apt-get install python3-zmq python3-protobuf)`;
-  const p = spawnSync('protoc', ['--version'], { encoding: 'utf8' });
-  if (p.error || p.status !== 0) return 'protoc not found (apt-get install protobuf-compiler)';
-  return null;
-}
 
 function clockOrigin(d: CliProcess): number {
   const rec = d.logs.find((r) => r.msg === 'clock');
@@ -235,7 +227,7 @@ async function main(): Promise<void> {
     },
   });
   if (v.step) return stepChild(v.step, Number(v.bins), Number(v['paced-bins']));
-  const skip = missingPeer();
+  const skip = missingPythonPeer();
   if (skip) {
     process.stderr.write(`roundtrip: skipped: ${skip}\n`);
     return;
@@ -250,7 +242,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void Promise.allSettled(started.map((t) => t.stop())).then(() => process.exit(130)));
   const out: Record<string, unknown> = { benchmark: 'roundtrip', generated: new Date().toISOString(), quick: v.quick };
   try {
-    execFileSync('protoc', [`--proto_path=${PROTO_DIR}`, `--python_out=${dir}`, join(PROTO_DIR, 'langevind.proto')]);
+    generatePythonProto(dir);
     const modelPath = join(dir, 'M.safetensors');
     execFileSync(process.execPath, [CLI_PATH, 'model', 'init', '--preset', 'M', '--seed', '1', '--out', modelPath]);
     const daemonArgs = v['daemon-args'].split(' ').filter(Boolean);

@@ -1,20 +1,12 @@
 /** The TaskState message (proto/langevind.proto): our codec against Python's protoc-generated one. */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { decodeTaskState, encodeTaskState, type TaskState } from '../../streams/proto.js';
+import { PYTHON, generatePythonProto, missingPythonPeer } from '../../harness/python-proto.js';
 import { tempDir } from '../support/net.js';
 
-const PYTHON = '/usr/bin/python3';
-const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
-const missing = ((): string | null => {
-  const r = spawnSync(PYTHON, ['-c', 'import google.protobuf'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'python3-protobuf is not installed';
-  const p = spawnSync('protoc', ['--version'], { encoding: 'utf8' });
-  return p.error || p.status !== 0 ? 'protoc not found (apt-get install protobuf-compiler)' : null;
-})();
+const missing = missingPythonPeer({ zmq: false });
 const tmp = tempDir('langevind-simuser-proto-');
 after(() => tmp.cleanup());
 
@@ -51,7 +43,7 @@ describe('TaskState', () => {
   });
 
   test('Python protobuf reads our bytes exactly and writes the same bytes', { skip: missing ?? false }, () => {
-    execFileSync('protoc', [`--proto_path=${PROTO_DIR}`, `--python_out=${tmp.dir}`, join(PROTO_DIR, 'langevind.proto')]);
+    generatePythonProto(tmp.dir);
     const ours = states.map((s) => Buffer.from(encodeTaskState(s)).toString('base64'));
     const py = JSON.parse(execFileSync(PYTHON, ['-c', PY, tmp.dir], { input: ours.join('\n'), encoding: 'utf8' })) as Record<string, unknown>[];
     states.forEach((s, i) => {

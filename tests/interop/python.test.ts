@@ -4,7 +4,7 @@
  * those packages are missing (CI installs them: .ci/run).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,22 +14,12 @@ import type { RunSummary } from '../../daemon/metrics.js';
 import { encodeDecoded, encodeSpikeBin } from '../../streams/proto.js';
 import type { Decoded } from '../../streams/types.js';
 import { CliProcess } from '../../harness/process.js';
+import { PYTHON, generatePythonProto, missingPythonPeer } from '../../harness/python-proto.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
 
-const PYTHON = '/usr/bin/python3';
 const CLIENT = fileURLToPath(new URL('../../../tests/interop/client.py', import.meta.url));
-const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
-
-function missingPeer(): string | null {
-  const r = spawnSync(PYTHON, ['-c', 'import zmq, google.protobuf'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `${PYTHON} cannot import zmq and google.protobuf (apt-get install python3-zmq python3-protobuf)`;
-  const p = spawnSync('protoc', ['--version'], { encoding: 'utf8' });
-  if (p.error || p.status !== 0) return 'protoc not found (apt-get install protobuf-compiler)';
-  return null;
-}
-
-const skip = missingPeer();
+const skip = missingPythonPeer();
 const tmp = tempDir('langevind-interop-');
 after(() => tmp.cleanup());
 
@@ -46,7 +36,7 @@ interface PyDecoded {
 
 describe('interop with a Python client (pyzmq + protobuf, protoc-generated)', { skip: skip ?? false }, () => {
   before(() => {
-    execFileSync('protoc', [`--proto_path=${PROTO_DIR}`, `--python_out=${tmp.dir}`, join(PROTO_DIR, 'langevind.proto')]);
+    generatePythonProto(tmp.dir);
   });
 
   it('SpikeBin and Decoded bytes are identical to Python protobuf\'s, and Python reads our Decoded exactly', () => {
