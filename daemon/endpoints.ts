@@ -24,6 +24,8 @@ export interface EndpointContext {
   log: Logger;
   /** An input connection was re-established (reason, detail); called off the bin path. */
   onInputReconnect?: (reason: string, detail: string) => void;
+  /** An established input connection ended (false, why) / is up again (true); off the bin path. */
+  onInputConnection?: (up: boolean, detail: string) => void;
 }
 
 interface Scheme {
@@ -35,7 +37,7 @@ const zmq: Scheme = {
   async source(u, ctx) {
     const m = await import('../streams/zmq/endpoint.js');
     const opts = m.zmqInputFromUri(u);
-    const src = await m.fromZmq({ ...opts, onReconnect: ctx.onInputReconnect });
+    const src = await m.fromZmq({ ...opts, onReconnect: ctx.onInputReconnect, onConnection: ctx.onInputConnection });
     ctx.log.info('input open', { uri: u.href, address: opts.address, bind: opts.bind, topic: opts.topic, ...(opts.busyPoll ? { busy_poll: true } : {}) });
     return src;
   },

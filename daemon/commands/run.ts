@@ -112,6 +112,10 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       metrics.reconnects[reason] = (metrics.reconnects[reason] ?? 0) + 1;
       reconnectLog.warn(reason, 'input reconnected', () => ({ reason, detail, count: metrics.reconnects[reason] }));
     },
+    onInputConnection(up, detail) {
+      // GET /healthz says "reconnecting" from the moment a connection ends until one is up again.
+      control?.target.setReconnecting(up ? null : detail);
+    },
   };
 
   const sinks: DecodedSink[] = [];

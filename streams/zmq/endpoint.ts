@@ -35,6 +35,8 @@ export interface ZmqInputOptions {
   maxMessageSize?: number;
   /** An input connection was re-established (reason, detail); off the bin path. */
   onReconnect?: (reason: string, detail: string) => void;
+  /** An established input connection ended (false) / is up again (true); off the bin path. */
+  onConnection?: (up: boolean, detail: string) => void;
   /** Spin on the socket between messages instead of sleeping (`?busypoll`, streams/zmq/busy-poll.ts). */
   busyPoll?: boolean;
 }
@@ -109,6 +111,7 @@ export async function fromZmq(opts: ZmqInputOptions): Promise<Source> {
     receiveHighWaterMark: opts.hwm ?? 1000,
     maxMessageSize: opts.maxMessageSize,
     onReconnect: opts.onReconnect,
+    onConnection: opts.onConnection,
     busyPoll: opts.busyPoll,
   });
   const topicBytes = Buffer.from(topic);

@@ -53,6 +53,8 @@ export interface ZmqSourceOptions {
    * never on the receive path.
    */
   onReconnect?: (reason: ReconnectReason, detail: string) => void;
+  /** An established connection ended (false) / one is up again (true): a reconnect under way (watch.ts). */
+  onConnection?: (up: boolean, detail: string) => void;
   /** Spin on the socket instead of sleeping between messages (streams/zmq/busy-poll.ts). */
   busyPoll?: boolean;
 }
@@ -81,7 +83,7 @@ export async function openZmqSource(opts: ZmqSourceOptions): Promise<ZmqSource> 
   const sock = new ZmqSub({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0, maxMessageSize: opts.maxMessageSize ?? 1 << 20, ...(busy ? { receiveTimeout: 0 } : {}) });
   sock.subscribe(opts.topic ?? 'spikes');
   // Before bind/connect, so the first connection's events are seen too.
-  const watch = new ConnectionWatch(sock, { endpoint: opts.endpoint, bind: opts.bind === true, onReconnect: opts.onReconnect });
+  const watch = new ConnectionWatch(sock, { endpoint: opts.endpoint, bind: opts.bind === true, onReconnect: opts.onReconnect, onConnection: opts.onConnection });
   try {
     if (opts.bind) await bindWhenFree(sock, opts.endpoint);
     else sock.connect(opts.endpoint);

@@ -38,6 +38,11 @@ export interface WatchOptions {
   bind: boolean;
   /** Called off the receive path with the reason and a sentence for the log. */
   onReconnect?: (reason: ReconnectReason, detail: string) => void;
+  /**
+   * An established connection ended (up = false, with why) and, later, a connection completed its
+   * handshake again (up = true): the window in which a reconnect is under way. Off the receive path.
+   */
+  onConnection?: (up: boolean, detail: string) => void;
 }
 
 /** How long a connecting socket's disconnect may wait for libzmq's own connect:retry. */
@@ -62,6 +67,8 @@ export class ConnectionWatch {
   private backoffMs = 0;
   /** Connections accepted or made that have not finished their handshake yet. */
   private handshaking = 0;
+  /** An established connection ended and none has completed a handshake since. */
+  private lost = false;
 
   constructor(private readonly sock: Socket, private readonly opts: WatchOptions) {
     const ev = sock.events;
@@ -106,6 +113,10 @@ export class ConnectionWatch {
     if (this.handshaking > 0) this.handshaking--;
     this.connections++;
     this.backoffMs = 0;
+    if (this.lost) {
+      this.lost = false;
+      this.opts.onConnection?.(true, `${this.opts.endpoint}: connected again`);
+    }
     if (this.awaitingReturn > 0) {
       this.awaitingReturn--;
       this.report('peer_gone', this.opts.bind
@@ -135,6 +146,10 @@ export class ConnectionWatch {
       : !wasUp
         ? `${this.opts.endpoint}: the peer left during the ZMTP handshake (wrong socket type or not a ZeroMQ peer)`
         : `${this.opts.endpoint}: connection ended by libzmq without a retry (e.g. a message over the size limit)`;
+    if (wasUp && !this.lost) {
+      this.lost = true;
+      this.opts.onConnection?.(false, this.opts.bind ? `${this.opts.endpoint}: a peer's connection ended; waiting for it to connect again` : detail);
+    }
     if (this.opts.bind) {
       // The peer reconnects by itself. libzmq reports a peer dropped for an over-limit message and
       // a peer that closed its end alike, so both count as peer_gone, when it comes back.

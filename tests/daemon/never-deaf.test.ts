@@ -140,10 +140,18 @@ describe('never deaf: the daemon against a real ZeroMQ rig (python3-zmq)', { ski
         await rig.kill();
         const goneAt = monoNs();
         await new Promise((r) => setTimeout(r, 300));
+        // The control plane says a reconnect is under way while the rig is gone.
+        const control = String(d.proc.logs.find((l) => l.msg === 'ready')?.control);
+        const gone = await fetch(`${control}/healthz`);
+        const goneBody = (await gone.json()) as { reasons: Array<{ code: string }> };
+        assert.equal(gone.status, 503, JSON.stringify(goneBody));
+        assert.ok(goneBody.reasons.some((r) => r.code === 'reconnecting'), JSON.stringify(goneBody));
         rig = await PyRig.start(ep.address, 'bind');
         const upAt = monoNs();
         const report = await rig.run([{ bins: bins(50, 400), everyMs: 5 }]);
         await decodedUpTo(d, 449);
+        const back = (await (await fetch(`${control}/healthz`)).json()) as { reasons: Array<{ code: string }> };
+        assert.ok(!back.reasons.some((r) => r.code === 'reconnecting'), `reconnecting after the rig came back: ${JSON.stringify(back)}`);
         const { eligible, missing } = undecodedFrom(d, report, 50, upAt + 1e9);
         const summary = await d.stop();
         diagnose(t, 'peer restart', {
