@@ -23,12 +23,12 @@ export function heapGrowth(fn: (n: number) => void, n: number): number {
 /**
  * Bytes allocated per iteration of fn. Heap growth over a window is c + A·n + (one-off noise ≥ 0:
  * JIT code, a background task's objects), so the least growth over three windows of each size
- * keeps the per-iteration part A and drops the noise; A = (min g(4M) − min g(M)) / 3M.
+ * keeps the per-iteration part A and drops the noise; A = (min g(4M) − min g(M)) / 3M (more windows: `reps`).
  */
-export function bytesPerIteration(fn: (n: number) => void, M: number): number {
+export function bytesPerIteration(fn: (n: number) => void, M: number, reps = 3): number {
   let g1 = Infinity;
   let g4 = Infinity;
-  for (let rep = 0; rep < 3; rep++) {
+  for (let rep = 0; rep < reps; rep++) {
     g1 = Math.min(g1, heapGrowth(fn, M));
     g4 = Math.min(g4, heapGrowth(fn, 4 * M));
   }

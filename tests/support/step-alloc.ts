@@ -19,14 +19,16 @@ for (let t = 0; t < 5000; t++) f.stepUnchecked(bins[t & 255]);
 // Large windows: one-off growth (JIT code, feedback) is divided by 3M in the estimate. A cheap
 // step (Kalman, Wiener: ~1-2 µs) needs more of them than the network for the same bound: at
 // M = 20000 a one-off 80 kB in a long window read as 1.4 B/step.
-const M = name === 'langevinflow' ? 20000 : 100000;
+// Five windows of each size rather than three: in a full test run a one-off in a long window
+// read as 2.1 B/step once.
+const M = name === 'langevinflow' ? 50000 : 100000;
 // The result goes into a typed array: a captured `let` double would be boxed on every write.
 const sink = new Float64Array(1);
 const loop = (n: number): void => {
   for (let t = 0; t < n; t++) sink[0] += f.stepUnchecked(bins[t & 255]).velocity[0];
 };
 loop(4 * M); // compiled before the first window
-const bytes = bytesPerIteration(loop, M);
+const bytes = bytesPerIteration(loop, M, 5);
 const holder = new Array<{ i: number }>(4 * M);
 const control = bytesPerIteration((n) => {
   for (let t = 0; t < n; t++) holder[t] = { i: t };
