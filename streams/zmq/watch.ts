@@ -148,7 +148,8 @@ export class ConnectionWatch {
         : `${this.opts.endpoint}: connection ended by libzmq without a retry (e.g. a message over the size limit)`;
     if (wasUp && !this.lost) {
       this.lost = true;
-      this.opts.onConnection?.(false, this.opts.bind ? `${this.opts.endpoint}: a peer's connection ended; waiting for it to connect again` : detail);
+      // The reason is known only later (a retry from libzmq, or none): say what is known now.
+      this.opts.onConnection?.(false, this.opts.bind ? `${this.opts.endpoint}: a peer's connection ended; waiting for it to connect again` : `${this.opts.endpoint}: the connection ended; connecting again`);
     }
     if (this.opts.bind) {
       // The peer reconnects by itself. libzmq reports a peer dropped for an over-limit message and
