@@ -71,7 +71,7 @@ for (const transport of ['tcp', 'ipc'] as Transport[]) {
       }
     });
 
-    it('a message over maxMessageSize never reaches the pipeline; the source keeps receiving', async () => {
+    it('a message over maxMessageSize never reaches the pipeline; the source keeps receiving, and the peer\'s return is counted as peer_gone', async () => {
       const ep = await endpoint(transport, tmp.dir, `big-${transport}`);
       const src = await openZmqSource({ endpoint: ep.address, bind: true, maxMessageSize: 4096 });
       const sizes: number[] = [];
@@ -90,6 +90,9 @@ for (const transport of ['tcp', 'ipc'] as Transport[]) {
         await pub.send(['spikes', Buffer.alloc(100000)]);
         await sendUntilSeen(20);
         assert.ok(!sizes.includes(100000));
+        // A binding source needs no help: the peer reconnects by itself; the watch counts its return.
+        await until(() => src.stats().reconnects.peer_gone === 1, 'peer_gone counted');
+        assert.deepEqual(src.stats().reconnects, { protocol: 0, handshake: 0, peer_gone: 1 });
       } finally {
         sub.unsubscribe();
         pub.close();
