@@ -16,7 +16,7 @@
  * are computed again (metricsFromRecording) and compared with the live task's.
  * Writes bench/results/closed-loop.json and closed-loop.html; recordings stay in --dir.
  *
- *   node dist/bench/closed-loop.js [--seeds 1,2] [--trials 100] [--max-minutes 6] [--dir D] [--reuse] [--quick]
+ *   node dist/bench/closed-loop.js [--seeds 1,2] [--trials 100] [--epochs 20 | --max-minutes M] [--dir D] [--reuse] [--quick]
  * --reuse keeps calibration blocks and models already in --dir (to rerun the closed-loop part);
  * --quick: one seed, 10 trials, 1 calibration epoch (a smoke run, not a measurement).
  */
@@ -27,6 +27,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BlockMetrics, Summary } from '../closedloop/metrics/block.js';
 import { metricsFromRecording } from '../closedloop/metrics/recording.js';
+import { intentionAgreement, type IntentionAgreement } from '../closedloop/refit/agreement.js';
+import { estimateIntention } from '../closedloop/refit/intention.js';
+import { closedLoopFromXdf } from '../closedloop/refit/recording.js';
 import { metricsReportHtml, type ReportBlock } from '../closedloop/metrics/report.js';
 import type { TrialRecord } from '../closedloop/metrics/trial.js';
 import { CliProcess } from '../harness/process.js';
@@ -39,13 +42,16 @@ import { writeXdf, type XdfStreamInput } from '../streams/xdf/writer.js';
 const { values: argv } = parseArgs({
   options: {
     seeds: { type: 'string' }, trials: { type: 'string' }, 'max-minutes': { type: 'string' }, dir: { type: 'string' },
-    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' },
+    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' }, epochs: { type: 'string' },
   },
 });
 const quick = argv.quick ?? false;
 const seeds = (argv.seeds ?? (quick ? '1' : '1,2')).split(',').map(Number);
 const trials = Number(argv.trials ?? (quick ? 10 : 100));
-const maxMinutes = Number(argv['max-minutes'] ?? 6);
+// A fixed number of epochs makes the models (and so every block) the same for a seed at any load;
+// --max-minutes instead bounds calibration by time, as a lab in a hurry would.
+const epochs = argv.epochs !== undefined ? Number(argv.epochs) : argv['max-minutes'] !== undefined ? null : 20;
+const maxMinutes = argv['max-minutes'] !== undefined ? Number(argv['max-minutes']) : null;
 const channels = Number(argv.channels ?? 192);
 const dir = argv.dir ?? join(tmpdir(), 'langevind-closed-loop');
 mkdirSync(dir, { recursive: true });
@@ -74,6 +80,8 @@ interface BlockResult {
   summary: Summary;
   /** Median distance outside the target's edge (cm; < 0 inside) at these times after onset: where a slow final approach shows. */
   approach: { t_s: number[]; median_cm: (number | null)[] };
+  /** ReFIT's intention estimate on this block against the user's true intention (closedloop/refit/agreement.ts). */
+  intention_vs_truth: IntentionAgreement | null;
   /** Metrics recomputed from the merged recording agree with the live task's (trial outcomes and times to target). */
   replay_agrees: boolean;
   replay_notes: string[];
@@ -84,7 +92,7 @@ interface BlockResult {
 async function runBlock(seed: number, label: string, decoder: BlockResult['decoder'], model: string): Promise<{ result: BlockResult; report: ReportBlock }> {
   const name = `s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
   const sock = (k: string): string => `zmq+ipc://${join(dir, `${name}-${k}.sock`)}`;
-  const daemonXdf = join(dir, `${name}-daemon.xdf`), taskXdf = join(dir, `${name}-task.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
+  const daemonXdf = join(dir, `${name}-daemon.xdf`), taskXdf = join(dir, `${name}-task.xdf`), truthXdf = join(dir, `${name}-intention.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
   const procs: CliProcess[] = [];
   const l0 = load();
   const t0 = performance.now();
@@ -95,7 +103,7 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
       '--stall-bins', '500', '--seed', String(seed), '--label', label, '--record', taskXdf, '--out', taskJson], { ready: 'task ready' });
     procs.push(task);
     const user = await CliProcess.start(['simulate-user', '--mode', 'lockstep', '--to', sock('spikes'), '--task', sock('task'), '--seed', String(seed), '--session', '1',
-      '--channels', String(channels), '--bins', '10000000'], { ready: 'simulated user ready' });
+      '--channels', String(channels), '--bins', '10000000', '--intention-out', truthXdf], { ready: 'simulated user ready' });
     procs.push(user);
     const { code } = await task.exited;
     if (code !== 0) throw new Error(`task exited ${code}:\n${task.stderrText.slice(-3000)}`);
@@ -103,8 +111,9 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
     await user.stop('SIGINT');
     await run.stop('SIGINT');
     const live = JSON.parse(readFileSync(taskJson, 'utf8')) as { decodes: number; block: Summary; trials: BlockMetrics['trials']; trajectories: TrialRecord[] };
-    const merged = mergeRecording(daemonXdf, taskXdf);
+    const merged = mergeRecording(daemonXdf, taskXdf, truthXdf);
     writeFileSync(recording, merged);
+    const truth = intentionTruth(recording);
     const replay = metricsFromRecording(readXdf(recording), label);
     const agrees = replay.metrics.trials.length === live.trials.length && replay.metrics.trials.every((t, i) => t.outcome === live.trials[i].outcome &&
       (t.timeToTarget === null ? live.trials[i].timeToTarget === null : Math.abs(t.timeToTarget - (live.trials[i].timeToTarget ?? NaN)) < 1e-4));
@@ -116,7 +125,7 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
     return {
       result: {
         seed, label, decoder, model, recording, wall_s: round(wall, 2), bins, bins_per_s: Math.round(bins / wall), loadavg: { start: l0, end: load() },
-        summary: live.block, approach: approachProfile(live.trajectories), replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
+        summary: live.block, intention_vs_truth: truth, approach: approachProfile(live.trajectories), replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
       },
       report: { metrics: { ...replay.metrics, label: `seed ${seed} · ${label}` }, records: replay.records },
     };
@@ -126,12 +135,22 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
 }
 
 /** The daemon's recording (spikes, decodes) and the task's (cursor, target, markers) as one XDF, as a lab's recorder would leave the block. */
-function mergeRecording(daemonXdf: string, taskXdf: string): Uint8Array {
+function mergeRecording(...files: string[]): Uint8Array {
   const streams: XdfStreamInput[] = [];
-  for (const f of [daemonXdf, taskXdf]) {
+  for (const f of files) {
     for (const s of readXdf(f).streams) streams.push({ id: streams.length + 1, info: s.info, timeStamps: s.timeStamps, data: s.data as XdfStreamInput['data'], clockOffsets: s.clockOffsets });
   }
   return writeXdf(streams);
+}
+
+/** ReFIT's estimate against the truth the simulated user wrote, from the block's merged recording. */
+function intentionTruth(recording: string): IntentionAgreement | null {
+  const file = readXdf(recording, { syncClocks: true });
+  const truth = file.streams.find((s) => s.info.type === 'GroundTruthIntention');
+  if (!truth) return null;
+  const b = closedLoopFromXdf(file);
+  const { intention, valid } = estimateIntention(b.decoded, b.cursor, b.target, b.phase);
+  return intentionAgreement(intention, valid, b.phase, b.cursor, b.target, b.timestamps, truth.timeStamps, truth.data as Float32Array, b.binMs / 1000);
 }
 
 const APPROACH_T = [0.25, 0.5, 0.75, 1, 1.5, 2];
@@ -182,7 +201,7 @@ async function main(): Promise<void> {
       const lc = load();
       const c0 = performance.now();
       const p = await cli(['calibrate', cal, '--out', model, '--quiet', '--report', join(dir, `s${seed}-calibration.html`),
-        ...(quick ? ['--epochs', '1'] : ['--max-minutes', String(maxMinutes)])]);
+        ...(quick ? ['--epochs', '1'] : epochs !== null ? ['--epochs', String(epochs)] : ['--max-minutes', String(maxMinutes)])]);
       calib = { seed, recording: cal, model, reused: false, seconds: round((performance.now() - c0) / 1000, 1), loadavg: { start: lc, end: load() }, log: p.stderrText.split('\n').filter((l) => /R²|bits|stopped|readout|wiener|kalman/i.test(l)) };
     }
     calibrations.push({ ...calib, held_out: heldOutMetrics(model) });
@@ -207,7 +226,7 @@ async function main(): Promise<void> {
   const mustReach = evaluate(blocks);
   const out = {
     bench: 'closed-loop', date: started, quick, node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length,
-    loadavg_start: l0, loadavg_end: load(), seeds, trials_per_block: trials, channels, calibration_max_minutes: maxMinutes, dir,
+    loadavg_start: l0, loadavg_end: load(), seeds, trials_per_block: trials, channels, calibration: epochs !== null ? { epochs: quick ? 1 : epochs } : { max_minutes: maxMinutes }, dir,
     task: 'centre-out-and-back, 8 targets at 10 cm, radius 1.5 cm, hold 500 ms, timeout 5 s, ITI 300 ms (the task\'s defaults); lockstep, task clock = bins',
     user: 'simulate-user defaults (200 ms visual delay, 192 channels, 20 ms bins); session 0 calibrates, session 1 for every closed-loop block',
     skipped: skipped.map((s) => s === 'kalman+refit' ? 'kalman+refit: `langevind recalibrate` refits only the LangevinFlow readout (no --decoder kalman yet)' : s),

@@ -4,10 +4,20 @@
  * reaction time, makes a minimum-jerk reach to it, holds, and the next trial brings it back to
  * the centre the same way; a short inter-trial interval follows each return.
  *
- * The user intends the cursor's programmed velocity (the movement is predictable, so the user
- * anticipates rather than chases it), with motor noise. What a lab would record as the
- * behaviour is the cursor's velocity, so that is the Kinematics stream the calibration fits;
- * the intention itself is kept as ground truth beside it.
+ * What the user intends while watching (`intent`):
+ *  - 'aim' (default): the same point-at-target policy as in closed loop (controller.ts), from the
+ *    cursor as seen through the visual delay. The user wants the target from the moment it shows
+ *    and keeps wanting it until the cursor is seen there, so the intention leads the cursor at the
+ *    start of a reach (the cursor waits a reaction time, then accelerates smoothly) and outlasts it
+ *    at the end (by the delay). This is the premise of ReFIT (Gilja et al. 2012) and of Willett et
+ *    al.'s simulator, where a decoder calibrated on open-loop data is improved by recalibrating on
+ *    a closed-loop block: the labels a lab records in open loop are the cursor's kinematics, not
+ *    the intention. No forward model here: the user's intentions do not move this cursor.
+ *  - 'along': the user intends exactly the cursor's programmed velocity (a perfectly anticipating
+ *    user; calibration's labels are then the intention itself, so ReFIT has nothing to correct).
+ * Motor noise is added either way. What a lab would record as the behaviour is the cursor's
+ * velocity, so that is the Kinematics stream the calibration fits; the intention itself is kept
+ * as ground truth beside it.
  *
  * The XDF has the offline simulator's streams (sessionStreams: SpikeCounts, Kinematics with
  * vel_* and pos_*, true log-rates, latents) plus the task's (closedloop/streams.ts): cursor,
@@ -23,7 +33,12 @@ import { ENCODER_LATENT_LABELS, sessionPrng } from './encoder.js';
 import { UserError } from './errors.js';
 import { SimulatedUser, type SimulatedUserOptions } from './user.js';
 
+export type CalibrationIntent = 'aim' | 'along';
+export const CALIBRATION_INTENTS: readonly CalibrationIntent[] = ['aim', 'along'];
+
 export interface CalibrationBlockOptions extends SimulatedUserOptions {
+  /** What the user intends while the cursor moves by itself (default 'aim'; see above). */
+  intent?: CalibrationIntent;
   /** Centre-out reaches; each is followed by a return trial to the centre (default 64). */
   trials?: number;
   /** Target distance from the centre, cm (default 10), eight directions. */
@@ -65,7 +80,9 @@ interface Segment { kind: 'wait' | 'reach' | 'hold' | 'iti'; bins: number; from:
 export function calibrationBlock(o: CalibrationBlockOptions): CalibrationBlock {
   const trials = o.trials ?? 64;
   if (!Number.isInteger(trials) || trials < 1 || trials > 100_000) throw new UserError('EUSEROPTS', `calibration block: trials must be an integer in 1–100000, got ${o.trials}`);
-  const user = new SimulatedUser(o);
+  const intent = o.intent ?? 'aim';
+  if (!CALIBRATION_INTENTS.includes(intent)) throw new UserError('EUSEROPTS', `calibration block: intent must be one of ${CALIBRATION_INTENTS.join(', ')}, got ${String(o.intent)}`);
+  const user = new SimulatedUser(intent === 'aim' ? { ...o, forwardModel: false } : o);
   const binMs = user.encoder.binMs;
   const dt = binMs / 1000;
   const D = o.distance ?? 10;
@@ -136,7 +153,8 @@ export function calibrationBlock(o: CalibrationBlockOptions): CalibrationBlock {
         py = s.from[1] + (s.to[1] - s.from[1]) * end.s;
       }
       const shown = s.target !== null;
-      user.stepAlong(px, py, vx, vy, shown);
+      if (intent === 'aim') user.step({ cursorX: px, cursorY: py, targetX: s.target?.[0] ?? px, targetY: s.target?.[1] ?? py, radius, aiming: shown });
+      else user.stepAlong(px, py, vx, vy, shown);
       counts.set(user.counts, bin * N);
       for (let c = 0; c < N; c++) logRates[bin * N + c] = user.encoder.logRates[c];
       for (let k = 0; k < REACH_LATENT_DIM; k++) latents[bin * REACH_LATENT_DIM + k] = user.encoder.latents[k];
@@ -158,6 +176,21 @@ export function calibrationBlock(o: CalibrationBlockOptions): CalibrationBlock {
   return { session, target, intended, markers, trials: trial };
 }
 
+/**
+ * The user's intended velocity per bin (motor noise included) as an XDF stream: ground truth that
+ * no lab has, kept beside a block so that what calibration and ReFIT assume can be checked.
+ */
+export function intentionStream(seed: number, binMs: number, timestamps: Float64Array, intended: Float32Array): XdfStreamInput {
+  const tag = `langevind-simuser-${seed}`;
+  return {
+    info: makeStreamInfo({
+      name: 'Intention', type: 'GroundTruthIntention', channelCount: 2, channelFormat: 'float32', nominalSrate: 1000 / binMs, createdAt: timestamps[0] - 10,
+      hostname: 'langevind-simulator', sessionId: 'default', sourceId: `${tag}-intention`, uid: `${tag}-intention`, desc: describeChannels(['int_x', 'int_y'], { unit: 'cm/s', binMs }),
+    }),
+    timeStamps: timestamps, data: intended,
+  };
+}
+
 /** The block as an XDF file `langevind calibrate` takes as it is. */
 export function calibrationBlockXdf(b: CalibrationBlock, opts: { datetime?: string | null } = {}): Uint8Array {
   const s = b.session;
@@ -177,10 +210,7 @@ export function calibrationBlockXdf(b: CalibrationBlock, opts: { datetime?: stri
     info: makeStreamInfo({ ...base, ...TASK_STREAMS.markers, nominalSrate: 0, channelCount: 1, channelFormat: 'string', sourceId: `${tag}-markers`, uid: `${tag}-markers` }),
     timeStamps: Float64Array.from(b.markers, (m) => m.t), data: b.markers.map((m) => [m.text]),
   });
-  streams.push({
-    info: makeStreamInfo({ ...base, name: 'Intention', type: 'GroundTruthIntention', channelCount: 2, channelFormat: 'float32', sourceId: `${tag}-intention`, uid: `${tag}-intention`, desc: describeChannels(['int_x', 'int_y'], { unit: 'cm/s', binMs: s.binMs }) }),
-    timeStamps: s.timestamps, data: b.intended,
-  });
+  streams.push(intentionStream(s.seed, s.binMs, s.timestamps, b.intended));
   // The offline simulator's streams carry clock offsets of 0 every 5 s; the task's share them.
   const offsets = streams[0].clockOffsets;
   for (const st of streams) st.clockOffsets = offsets;

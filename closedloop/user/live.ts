@@ -55,6 +55,8 @@ export interface LiveUserOptions {
   onReady?: (info: { lslUid?: string }) => void;
   /** Called about once a second. */
   onProgress?: (s: LiveUserStats) => void;
+  /** Called for every bin sent, with its stamp and the velocity the user intended in it (ground truth for the benchmark). */
+  onBin?: (seq: number, timestamp: number, intended: Float64Array) => void;
 }
 
 export interface LiveUserStats {
@@ -195,6 +197,7 @@ export async function runLiveUser(o: LiveUserOptions): Promise<LiveUserStats> {
         else outlet.push(counts, bin.timestamp);
       }
       stats.binsSent++;
+      o.onBin?.(k, bin.timestamp, user.intended);
       const now = performance.now();
       if (o.onProgress && now - lastProgress >= 1000) {
         lastProgress = now;

@@ -5,7 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { calibrationBlock, calibrationBlockXdf } from '../../closedloop/user/calibration-block.js';
+import { CALIBRATION_INTENTS, calibrationBlock, calibrationBlockXdf, intentionStream, type CalibrationIntent } from '../../closedloop/user/calibration-block.js';
+import { writeXdf } from '../../streams/xdf/writer.js';
 import { UserError } from '../../closedloop/user/errors.js';
 import { runLiveUser, type UserMode } from '../../closedloop/user/live.js';
 import { SimulatedUser, type SimulatedUserOptions } from '../../closedloop/user/user.js';
@@ -14,15 +15,20 @@ import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
 
 const USAGE = `usage: langevind simulate-user [--mode realtime|lockstep] [--to URI|none] [--lsl NAME [--lsl-format int16|float32]]
-                               [--task URI] [--bins N | --seconds S] [--lockstep-timeout-ms MS] [user options]
-       langevind simulate-user --calibration-block --out FILE.xdf [--trials N] [user options]
+                               [--task URI] [--bins N | --seconds S] [--lockstep-timeout-ms MS]
+                               [--intention-out FILE.xdf] [user options]
+       langevind simulate-user --calibration-block --out FILE.xdf [--trials N] [--intent aim|along] [user options]
   Live: publishes one SpikeBin per bin as a rig would (default --to zmq+tcp://127.0.0.1:5555, binding,
   topic "spikes"; --lsl NAME adds an LSL SpikeCounts outlet) and reads the task's TaskState
   (default --task zmq+tcp://127.0.0.1:5557, connecting, topic "task"). realtime: 1x on the monotonic
   clock; lockstep: each bin waits for the task state that follows its decode (deterministic for a seed).
-  Runs until --bins/--seconds or Ctrl-C, then prints a JSON summary.
-  Calibration block: the cursor reaches to centre-out targets by itself and the user intends along;
-  writes an XDF that \`langevind calibrate\` takes as it is. --trials reaches (default 64), each with its return.
+  Runs until --bins/--seconds or Ctrl-C, then prints a JSON summary. --intention-out writes the velocity the
+  user intended in every bin (stamped as its bin) as an XDF: ground truth to check ReFIT's intention estimate.
+  Calibration block: the cursor reaches to centre-out targets by itself while the user watches; writes an
+  XDF that \`langevind calibrate\` takes as it is. --trials reaches (default 64), each with its return.
+  --intent aim (default): the user aims at the target from the cursor seen through the visual delay, as in
+  closed loop, so the intention leads the cursor's recorded kinematics at a reach's start and outlasts them
+  at its end (what ReFIT corrects); along: the user intends exactly the cursor's velocity.
   The same --seed is the same simulated population in every block; --session N picks the block's noise
   (default 0 for a calibration block, 1 live), so a calibration block and a closed-loop block differ only in noise.
   User options: --seed N (1) --session N --channels N (192) --bin-ms B (20) --delay-ms MS (200) --no-forward-model
@@ -45,8 +51,8 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         mode: { type: 'string' }, to: { type: 'string' }, lsl: { type: 'string' }, 'lsl-format': { type: 'string' }, task: { type: 'string' },
-        bins: { type: 'string' }, seconds: { type: 'string' }, 'lockstep-timeout-ms': { type: 'string' }, 'stream-id': { type: 'string' },
-        'calibration-block': { type: 'boolean' }, trials: { type: 'string' }, out: { type: 'string', short: 'o' },
+        bins: { type: 'string' }, seconds: { type: 'string' }, 'lockstep-timeout-ms': { type: 'string' }, 'stream-id': { type: 'string' }, 'intention-out': { type: 'string' },
+        'calibration-block': { type: 'boolean' }, intent: { type: 'string' }, trials: { type: 'string' }, out: { type: 'string', short: 'o' },
         seed: { type: 'string' }, session: { type: 'string' }, channels: { type: 'string' }, 'bin-ms': { type: 'string' }, 'delay-ms': { type: 'string' },
         'no-forward-model': { type: 'boolean' }, 'motor-noise': { type: 'string' }, vmax: { type: 'string' }, d0: { type: 'string' },
         'base-rate': { type: 'string' }, modulation: { type: 'string' },
@@ -82,11 +88,13 @@ export async function main(argv: string[]): Promise<number> {
 
   if (values['calibration-block']) {
     if (!values.out) throw new UserError('EUSAGE', 'simulate-user: --calibration-block needs --out FILE.xdf');
+    const intent = (values.intent ?? 'aim') as CalibrationIntent;
+    if (!CALIBRATION_INTENTS.includes(intent)) throw new UserError('EUSAGE', `simulate-user: --intent must be ${CALIBRATION_INTENTS.join(' or ')}, got "${values.intent}"`);
     for (const k of ['mode', 'to', 'lsl', 'task', 'bins', 'seconds'] as const)
       if (values[k] !== undefined) throw new UserError('EUSAGE', `simulate-user: --${k} does not apply to --calibration-block`);
     const trials = num('trials', values.trials, 64, true);
     if (trials < 1 || trials > 100_000) throw new UserError('EUSAGE', `simulate-user: --trials must be in 1–100000, got ${trials}`);
-    const block = calibrationBlock({ ...user, trials });
+    const block = calibrationBlock({ ...user, trials, intent });
     const bytes = calibrationBlockXdf(block);
     await writeFile(values.out, bytes);
     const s = block.session;
@@ -94,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
       `${s.timestamps.length} bins × ${s.channels} channels (${s.binMs} ms, ${((s.timestamps.length * s.binMs) / 60000).toFixed(2)} min) → ${values.out} (${(bytes.length / 1e6).toFixed(2)} MB)\n`);
     return 0;
   }
-  if (values.trials !== undefined || values.out !== undefined) throw new UserError('EUSAGE', 'simulate-user: --trials and --out apply to --calibration-block only');
+  if (values.trials !== undefined || values.out !== undefined || values.intent !== undefined) throw new UserError('EUSAGE', 'simulate-user: --trials, --out and --intent apply to --calibration-block only');
 
   const mode = (values.mode ?? 'realtime') as UserMode;
   if (mode !== 'realtime' && mode !== 'lockstep') throw new UserError('EUSAGE', `simulate-user: --mode must be realtime or lockstep, got "${mode}"`);
@@ -114,6 +122,19 @@ export async function main(argv: string[]): Promise<number> {
   const lsl = values.lsl ? { name: values.lsl, format: lslFormat as 'int16' | 'float32' } : null;
   const task = zmq(values.task ?? 'zmq+tcp://127.0.0.1:5557', 'task', false);
 
+  // Ground truth for benchmarks: the intention of every bin sent, written when the run ends.
+  const truth = values['intention-out'] ? { ts: new Float64Array(4096), v: new Float32Array(8192), n: 0 } : null;
+  const onBin = truth ? (_seq: number, t: number, v: Float64Array): void => {
+    if (truth.n === truth.ts.length) {
+      const ts = new Float64Array(2 * truth.n), iv = new Float32Array(4 * truth.n);
+      ts.set(truth.ts); iv.set(truth.v);
+      truth.ts = ts; truth.v = iv;
+    }
+    truth.ts[truth.n] = t;
+    truth.v[2 * truth.n] = v[0];
+    truth.v[2 * truth.n + 1] = v[1];
+    truth.n++;
+  } : undefined;
   const log = createLogger({}, { module: 'simulate-user' });
   const ac = new AbortController();
   const stop = (): void => ac.abort();
@@ -123,10 +144,14 @@ export async function main(argv: string[]): Promise<number> {
     const stats = await runLiveUser({
       user, mode, spikes: to, lsl, task, bins, signal: ac.signal,
       lockstepTimeoutMs: num('lockstep-timeout-ms', values['lockstep-timeout-ms'], 1000),
-      streamId: values['stream-id'],
+      streamId: values['stream-id'], onBin,
       onReady: (i) => log.info('simulated user ready', { mode, spikes: to?.address ?? null, lsl: lsl?.name ?? null, lslUid: i.lslUid, task: task.address, seed: user.seed, channels: user.channels }),
       onProgress: (s) => log.info('progress', { bins: s.binsSent, task_messages: s.taskMessages, bad_task_messages: s.badTaskMessages, lockstep_timeouts: s.lockstepTimeouts, bins_per_s: Math.round(s.binsPerSecond) }),
     });
+    if (truth && truth.n > 0) {
+      const stream = intentionStream(user.seed, user.binMs ?? 20, truth.ts.slice(0, truth.n), truth.v.slice(0, 2 * truth.n));
+      await writeFile(values['intention-out']!, writeXdf([stream]));
+    }
     process.stdout.write(JSON.stringify({
       mode: stats.mode, bins_sent: stats.binsSent, task_messages: stats.taskMessages, bad_task_messages: stats.badTaskMessages,
       lockstep_timeouts: stats.lockstepTimeouts, spike_drops: stats.spikeDrops, daemon_subscribed: stats.daemonSubscribed,

@@ -8,6 +8,7 @@ import { Prng } from '../../calibration/simulator/prng.js';
 import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { makeModel, META_MODEL_ID } from '../../model/model-file.js';
+import { intentionAgreement } from '../../closedloop/refit/agreement.js';
 import { estimateIntention, intentionOf, type Phase } from '../../closedloop/refit/intention.js';
 import { refitKalmanObservation, refitReadout } from '../../closedloop/refit/readout.js';
 
@@ -53,6 +54,41 @@ describe('ReFIT intention estimation', () => {
     }
     assert.deepEqual(valid, [...Array(45).fill(true), ...Array(5).fill(false)]);
     assert.throws(() => estimateIntention(mat(dec, T, 2), mat(cur, T, 2), mat(tgt.subarray(0, 3 * 49), 49, 3), phase), RangeError);
+  });
+});
+
+describe('ReFIT\'s estimate against a known intention', () => {
+  // Four bins 20 ms apart: two reaching along +x, one inside the target, one between trials.
+  const stamps = Float64Array.of(10, 10.02, 10.04, 10.06);
+  const cursor = mat(Float32Array.of(0, 0, 2, 0, 9.5, 0, 0, 0), 4, 2);
+  const target = mat(Float32Array.of(10, 0, 1, 10, 0, 1, 10, 0, 1, NaN, NaN, 1), 4, 3);
+  const phase: Phase[] = ['reach', 'reach', 'reach', 'none'];
+
+  test('splits the bins into reach and on-target and scores each against the truth found by stamp', () => {
+    // The decoder went at 45° at 10 cm/s; the user wanted +x at 20 cm/s, then 5 cm/s inside.
+    const decoded = mat(Float32Array.of(7.0710678, 7.0710678, 7.0710678, 7.0710678, 3, 4, 0, 0), 4, 2);
+    const { intention, valid } = estimateIntention(decoded, cursor, target, phase);
+    // Truth stamped a few ms off the bins, with one extra sample that matches no bin.
+    const truthStamps = Float64Array.of(9.9, 10.003, 10.018, 10.041, 10.062);
+    const truth = Float32Array.of(99, 99, 20, 0, 20, 0, 5, 0, 0, 0);
+    const a = intentionAgreement(intention, valid, phase, cursor, target, stamps, truthStamps, truth, 0.02);
+    assert.equal(a.matched, 3, 'the between-trials bin is not a label');
+    assert.equal(a.reach.bins, 2);
+    assert.ok(Math.abs(a.reach.angleDeg!) < 1e-4, `re-aimed at the target: angle ${a.reach.angleDeg}`);
+    assert.ok(Math.abs(a.reach.speedRatio! - 0.5) < 1e-6, `the decoder's speed kept: ratio ${a.reach.speedRatio}`);
+    assert.equal(a.reach.trueSpeed, 20);
+    assert.equal(a.onTarget.bins, 1);
+    assert.equal(a.onTarget.speedRatio, 0, 'zero on the target while the user still wanted 5 cm/s');
+    assert.equal(a.onTarget.trueSpeed, 5);
+    assert.equal(a.onTarget.r2, null, 'one bin has no spread to explain');
+  });
+
+  test('a truth too far from every bin matches nothing', () => {
+    const decoded = mat(new Float32Array(8).fill(1), 4, 2);
+    const { intention, valid } = estimateIntention(decoded, cursor, target, phase);
+    const a = intentionAgreement(intention, valid, phase, cursor, target, stamps, Float64Array.of(20, 21), Float32Array.of(1, 1, 1, 1), 0.02);
+    assert.equal(a.matched, 0);
+    assert.equal(a.reach.r2, null);
   });
 });
 
