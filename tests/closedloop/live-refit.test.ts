@@ -167,9 +167,15 @@ describe('langevind recalibrate --apply: ReFIT swapped into a running daemon bet
   });
 
   test('ReFIT-KF: POST /model into a daemon decoding with the Kalman baseline, state carried, every decode as offline; a readout refit is refused there', async () => {
-    const r = await liveRefit('kf', ['--decoder', 'kalman'], ['--decoder', 'kalman'], async (url) => [
-      await cli(['recalibrate', recording, '--model', modelPath, '--out', join(dir, 'never-2.safetensors'), '--apply', '--force', '--control', url]),
-    ]);
+    const r = await liveRefit('kf', ['--decoder', 'kalman'], ['--decoder', 'kalman'], async (url) => {
+      // The daemon itself refuses a readout for a baseline decoder, and its metrics still read.
+      const direct = await http(url, 'POST', '/readout', { json: { path: modelPath } });
+      assert.equal(direct.status, 409, direct.text);
+      assert.equal(direct.body.error.code, 'EINCOMPATIBLE');
+      assert.match(direct.body.error.message, /decodes with the kalman baseline, which has no LangevinFlow readout/);
+      assert.equal((await http(url, 'GET', '/metrics')).status, 200);
+      return [await cli(['recalibrate', recording, '--model', modelPath, '--out', join(dir, 'never-2.safetensors'), '--apply', '--force', '--control', url])];
+    });
     const m2 = loadModel(join(dir, 'refit-kf.safetensors'));
     assert.deepEqual([r.swap.kind, r.swap.state, r.swap.model_id, r.swap.previous_model_id], ['model', 'carry', `${m2.id}/kalman`, `${model.id}/kalman`]);
     assert.equal(r.status.model_id, `${m2.id}/kalman`);
