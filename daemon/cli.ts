@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   reset: { module: 'reset', summary: "reset a running daemon's filter at the next bin" },
   'simulate-user': { module: 'simulate-user', summary: 'a simulated subject and rig for closed-loop tests, or an open-loop calibration block as XDF' },
   task: { module: 'task', summary: 'the cursor task: decoded velocity in, trials, task state out (ZeroMQ, LSL, a page), closed-loop metrics' },
-  recalibrate: { module: 'recalibrate', summary: 'ReFIT: refit the velocity readout on a closed-loop recording' },
+  recalibrate: { module: 'recalibrate', summary: 'ReFIT: refit the velocity readout on a closed-loop recording; --apply swaps it into the running daemon' },
 };
 
 function usage(): string {

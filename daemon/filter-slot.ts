@@ -64,6 +64,14 @@ export class FilterSlot {
     });
   }
 
+  /**
+   * The running filter is now another model (a readout swap that made it exactly that model):
+   * called between two bins, so every decode names the model that produced it.
+   */
+  rename(modelId: string): void {
+    this.currentId = modelId;
+  }
+
   /** Resets the filter at the start of the next bin. */
   resetAtNextBin(): void {
     this.resetPending = true;

@@ -18,6 +18,12 @@ export function decoderId(model: Pick<LangevinModel, 'id'>, name: DecoderName): 
   return name === 'langevinflow' ? model.id : `${model.id}/${name}`;
 }
 
+/** Which decoder a Decoded.modelId (or the daemon's running model id) names: decoderId's inverse. */
+export function decoderOfId(id: string): { modelId: string; decoder: DecoderName } {
+  for (const d of DECODERS) if (d !== 'langevinflow' && id.endsWith(`/${d}`)) return { modelId: id.slice(0, -d.length - 1), decoder: d };
+  return { modelId: id, decoder: 'langevinflow' };
+}
+
 /** Decoders this model can run. */
 export function availableDecoders(model: Pick<LangevinModel, 'baselines'>): DecoderName[] {
   return DECODERS.filter((d) => d === 'langevinflow' || model.baselines[d] !== undefined);

@@ -100,6 +100,18 @@ export class KalmanFilter {
     this.velocity.fill(0);
   }
 
+  /**
+   * Continues from another Kalman filter's state (x, P) as if it had decoded the bins so far: a
+   * hot swap of the observation model (ReFIT-KF) between two bins, without the jump back to the
+   * mean state a reset would make. Same state size only (RangeError otherwise).
+   */
+  carryFrom(other: KalmanFilter): void {
+    if (other.s !== this.s || other.off !== this.off) throw new RangeError(`kalman: cannot carry a state of ${other.s - 1} (velocity at ${other.off}) into one of ${this.s - 1} (velocity at ${this.off})`);
+    this.x.set(other.x);
+    this.P.set(other.P);
+    this.velocity.set(other.velocity);
+  }
+
   /** Checks the counts (InputError naming the problem), then steps. */
   step(counts: ArrayLike<number>): { velocity: Float32Array } {
     const bad = validateCounts(counts, this.n);

@@ -38,6 +38,14 @@ export class WienerFilter {
     this.velocity.fill(0);
   }
 
+  /** Continues from another Wiener filter's last bins (a hot swap between two bins); same lags and channels only. */
+  carryFrom(other: WienerFilter): void {
+    if (other.lags !== this.lags || other.n !== this.n) throw new RangeError(`wiener: cannot carry ${other.lags} lags × ${other.n} channels into ${this.lags} × ${this.n}`);
+    this.ring.set(other.ring);
+    this.head = other.head;
+    this.velocity.set(other.velocity);
+  }
+
   step(counts: ArrayLike<number>): { velocity: Float32Array } {
     const bad = validateCounts(counts, this.n);
     if (bad !== null) throw new InputError(bad);

@@ -6,15 +6,30 @@
 import { parseArgs } from 'node:util';
 import { recalibrate } from '../../closedloop/refit/recalibrate.js';
 import { RecalibrateError } from '../../closedloop/refit/recording.js';
+import { loadModel } from '../../model/model-file.js';
+import { ControlClientError, controlBaseUrl } from '../control/client.js';
+import type { SwapReport } from '../control/target.js';
+import { applyRefit, checkApplyTarget, type ApplyTarget } from './apply-refit.js';
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientOptions } from './control-args.js';
 
 const USAGE = `usage: langevind recalibrate CLOSED_LOOP.xdf --model M.safetensors --out M2.safetensors [--decoder langevinflow|kalman]
+                             [--apply [--control URL] [--token-file F] [--force]]
   ReFIT (Gilja et al. 2012): estimates the intention in every bin of a closed-loop block (the decoded
   velocity turned towards the target, its speed kept; zero during the hold), refits the model's velocity
   readout on those bins by ridge regression over the filter's own causal features, and writes the new
-  model. Apply it live with the control plane's readout swap.
+  model. Prints one JSON line: the refit's figures, and with --apply the swap report ("swapped").
   --decoder kalman: ReFIT-KF instead: the model's Kalman baseline gets a new observation model (C, R)
   fitted on the estimated intention as velocity (no position term); A, Q and the LangevinFlow weights
-  are kept. Run it on a block the Kalman filter drove.`;
+  are kept. Run it on a block the Kalman filter drove.
+  --apply                 then swap M2 into the running daemon between two bins: the readout with
+                          POST /readout (the filter state kept; the daemon then runs M2, by its id),
+                          or for --decoder kalman M2 with POST /model, state carried, into a daemon
+                          started with --decoder kalman. --out must be under the daemon's --model-dir.
+                          Refused (nothing fitted or swapped) when the daemon cannot be reached
+                          [ECONTROLCONNECT] or does not run M (with the decoder asked) [EMODELMISMATCH];
+                          a readout of another shape is refused by the daemon [EINCOMPATIBLE]
+  --force                 apply even when the daemon runs another model than M (same decoder only)
+${CLIENT_USAGE}`;
 
 export const usage = USAGE;
 
@@ -23,7 +38,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { model: { type: 'string', short: 'm' }, out: { type: 'string', short: 'o' }, decoder: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        model: { type: 'string', short: 'm' }, out: { type: 'string', short: 'o' }, decoder: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        apply: { type: 'boolean' }, force: { type: 'boolean' }, ...CLIENT_OPTIONS,
+      },
       strict: true,
       allowPositionals: true,
     }));
@@ -39,10 +57,30 @@ export async function main(argv: string[]): Promise<number> {
   if (!values.out) throw new RecalibrateError('EUSAGE', 'recalibrate: --out M2.safetensors is required');
   const decoder = values.decoder ?? 'langevinflow';
   if (decoder !== 'langevinflow' && decoder !== 'kalman') throw new RecalibrateError('EUSAGE', `recalibrate: --decoder must be langevinflow or kalman, got "${decoder}"`);
-  const r = await recalibrate({ recording: positionals[0], model: values.model, out: values.out, decoder, log: (s) => process.stderr.write(s + '\n') });
+  if (!values.apply && (values.force || values.control !== undefined || values['token-file'] !== undefined))
+    throw new RecalibrateError('EUSAGE', 'recalibrate: --force, --control and --token-file go with --apply');
+  const log = (s: string): void => { process.stderr.write(s + '\n'); };
+  let target: ApplyTarget | undefined;
+  if (values.apply) {
+    target = { client: clientOptions(values), decoder, fromModel: loadModel(values.model).id, force: values.force === true };
+    const running = await checkApplyTarget(target);
+    log(`daemon at ${controlBaseUrl(target.client.url)} runs ${running}`);
+  }
+  const r = await recalibrate({ recording: positionals[0], model: values.model, out: values.out, decoder, log });
+  let swapped: SwapReport | null = null;
+  if (target) {
+    try {
+      swapped = await applyRefit(target, values.out);
+    } catch (err) {
+      if (!(err instanceof ControlClientError)) throw err;
+      throw new ControlClientError(err.code, `recalibrate: ${values.out} was written but not applied: ${err.message}`, err.status);
+    }
+    log(`swapped in ${swapped.model_id} (was ${swapped.previous_model_id}) after seq ${swapped.after_seq}, ${swapped.kind} swap, state ${swapped.state}`);
+  }
   process.stdout.write(JSON.stringify({
     out: values.out, decoder, model_id: r.refit.model.id, from_model: r.from, bins: r.block.bins, usable_bins: r.block.usable, trials: r.block.trials,
     alpha: r.refit.alpha, cv_r2: r.refit.cvR2, r2_before: r.refit.before, r2_after: r.refit.after,
+    swapped: swapped && { ...swapped, control: controlBaseUrl(target!.client.url) },
   }) + '\n');
   return 0;
 }

@@ -213,7 +213,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       const feed = new LiveFeed({ nIn: model.config.n_in, binMs: model.config.bin_ms, velocityLabels: model.config.velocity_labels });
       observers.push(feed);
       control = await attachControl(controlSettings, {
-        model, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
+        model, decoder: cfg.decoder, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
         outputs,
         summary: () => metrics.summary(outputs()),
         counters: () => metrics,

@@ -5,8 +5,13 @@
  * path are the FilterSlot's pending swap (applied at the start of a bin) and the recorder.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { DecoderName } from '../../model/baselines.js';
+import { createDecoder, decoderId } from '../../model/decoders.js';
 import { OnlineFilter, sameFilterShape, type FilterOptions } from '../../model/filter.js';
+import { KalmanFilter } from '../../model/kalman-filter.js';
 import type { LangevinModel } from '../../model/model-file.js';
+import { WienerFilter } from '../../model/wiener-filter.js';
 import type { FilterSlot } from '../filter-slot.js';
 import type { Histogram } from '../histogram.js';
 import type { Logger } from '../log.js';
@@ -30,6 +35,8 @@ export interface RecorderLike {
 
 export interface DaemonParts {
   model: LangevinModel;
+  /** The decoder the slot runs (`run --decoder`; default langevinflow): reloads build the same kind. */
+  decoder?: DecoderName;
   filterOptions: FilterOptions;
   slot: FilterSlot;
   metrics: Metrics;
@@ -72,17 +79,20 @@ export class DaemonTarget implements ControlTarget {
   private standby: OnlineFilter | null = null;
   private readonly slicer: BetweenBins;
   private readonly log: Logger;
+  private readonly decoder: DecoderName;
 
   constructor(private readonly p: DaemonParts) {
     this.model = p.model;
+    this.decoder = p.decoder ?? 'langevinflow';
     this.binMs = p.model.config.bin_ms;
     this.configHash = createHash('sha256').update(JSON.stringify(p.config ?? {})).digest('hex').slice(0, 12);
     this.slicer = new BetweenBins(() => p.counters().binsDecoded, this.binMs);
     this.log = p.log.child({ module: 'control' });
     if (p.recordPath) this.rec = { path: p.recordPath, started_at: new Date().toISOString() };
     // A second filter made at start-up, so that even the first reload loads in place in small
-    // slices instead of building WebAssembly memory in one long one.
-    this.standby = new OnlineFilter(p.model, p.filterOptions);
+    // slices instead of building WebAssembly memory in one long one. A baseline decoder is small
+    // and built afresh on each reload.
+    if (this.decoder === 'langevinflow') this.standby = new OnlineFilter(p.model, p.filterOptions);
   }
 
   modelId(): string {
@@ -107,7 +117,9 @@ export class DaemonTarget implements ControlTarget {
     return this.p.lastBin[0] > 0 ? this.p.lastBin[1] : -1;
   }
   stateNorms(): { z: number; v: number; h: number } {
-    const f = this.p.slot.filter as unknown as OnlineFilter;
+    // A baseline's state is kinematics or lagged counts, not [z, v, h].
+    if (!(this.p.slot.filter instanceof OnlineFilter)) return { z: NaN, v: NaN, h: NaN };
+    const f = this.p.slot.filter;
     return stateNorms(f.snapshot().state, f.dims.D, f.dims.H);
   }
   modelError(): string | null {
@@ -127,7 +139,9 @@ export class DaemonTarget implements ControlTarget {
     return this.p.recorder() ? this.rec : null;
   }
   readoutShape(): { rows: number; cols: number } {
-    const f = this.p.slot.filter as unknown as OnlineFilter;
+    if (!(this.p.slot.filter instanceof OnlineFilter))
+      throw new ControlError(409, 'EINCOMPATIBLE', `the daemon decodes with the ${this.decoder} baseline, which has no LangevinFlow readout to swap; load a model with its new ${this.decoder} baseline instead (POST /model)`);
+    const f = this.p.slot.filter;
     return { rows: f.dims.K, cols: f.dims.features };
   }
 
@@ -152,13 +166,20 @@ export class DaemonTarget implements ControlTarget {
     await done;
   }
 
+  /** The compare-and-swap guard: a swap meant for one running model is not applied to another. */
+  private expect(expectModelId: string | undefined, what: string): void {
+    if (expectModelId !== undefined && expectModelId !== this.modelId())
+      throw new ControlError(409, 'EMODELMISMATCH', `${what} expects the running model to be ${expectModelId}, but ${this.modelId()} is running; nothing was changed`, { running_model_id: this.modelId() });
+  }
+
   private marker(event: Record<string, unknown>): void {
     this.p.recorder()?.recordMarker({ ...event, time: new Date().toISOString() });
   }
 
-  reloadModel(path: string, state: CarryPolicy): Promise<SwapReport> {
+  reloadModel(path: string, state: CarryPolicy, expectModelId?: string): Promise<SwapReport> {
     return this.serial('model reload', async () => {
       const t0 = performance.now();
+      this.expect(expectModelId, `the reload of ${path}`);
       let model: LangevinModel;
       try {
         model = await loadModelOffThread(path);
@@ -168,8 +189,11 @@ export class DaemonTarget implements ControlTarget {
         this.log.error('model reload failed', { path, error: e });
         throw e;
       }
-      const conflicts = swapConflicts(this.model.config, model.config, state);
+      // A baseline's carried state is its own (checked when carried), not LangevinFlow's.
+      const conflicts = swapConflicts(this.model.config, model.config, this.decoder === 'langevinflow' ? state : 'reset');
+      if (this.decoder !== 'langevinflow' && model.baselines[this.decoder] === undefined) conflicts.push(`it has no ${this.decoder} baseline, which the daemon decodes with (run --decoder ${this.decoder})`);
       if (conflicts.length > 0) throw new ControlError(409, 'EINCOMPATIBLE', `model ${path} cannot replace the running one: ${conflicts.join('; ')}`, { reasons: conflicts });
+      if (this.decoder !== 'langevinflow') return this.reloadBaseline(model, path, state, t0);
       // In place into the filter swapped out last when the shapes allow (one tensor per slice, no
       // new WebAssembly memory), else a new filter (one longer slice).
       const reuse = this.standby !== null && sameFilterShape(this.standby.config, model.config) ? this.standby : null;
@@ -203,26 +227,106 @@ export class DaemonTarget implements ControlTarget {
     });
   }
 
-  swapReadout(w: ReadoutWeights): Promise<SwapReport> {
+  /**
+   * The same reload for a Wiener or Kalman decoder (`run --decoder`): the new model's baseline of
+   * that kind, built and warmed up off the bin path, swapped in between two bins; `carry` continues
+   * from the running filter's state (Kalman x and P, Wiener's lagged bins), as a ReFIT-KF
+   * observation model is applied.
+   */
+  private async reloadBaseline(model: LangevinModel, path: string, state: CarryPolicy, t0: number): Promise<SwapReport> {
+    const name = this.decoder;
+    let next!: KalmanFilter | WienerFilter;
+    const zeros = new Float32Array(model.config.n_in);
+    const slices: Slice[] = [() => { next = createDecoder(model, name, this.p.filterOptions) as KalmanFilter | WienerFilter; }];
+    for (let i = 0; i < WARM_BINS; i += WARM_PER_SLICE) slices.push(() => { for (let j = 0; j < WARM_PER_SLICE; j++) next.stepUnchecked(zeros); });
+    slices.push(() => next.reset());
+    let stats;
+    try {
+      stats = await this.slicer.run(slices);
+    } catch (err) {
+      throw new ControlError(409, 'EINCOMPATIBLE', `model ${path}: its ${name} baseline does not fit the stream: ${(err as Error).message}`);
+    }
+    const previous = this.modelId();
+    const id = decoderId(model, name);
+    if (state === 'carry') {
+      // One synchronous block, as for LangevinFlow: the state carried is the one after the last bin the old filter sees.
+      const cur = this.p.slot.filter as unknown;
+      try {
+        if (next instanceof KalmanFilter && cur instanceof KalmanFilter) next.carryFrom(cur);
+        else if (next instanceof WienerFilter && cur instanceof WienerFilter) next.carryFrom(cur);
+        else throw new Error('the running filter is of another kind');
+      } catch (err) {
+        throw new ControlError(409, 'EINCOMPATIBLE', `model ${path}: state "carry" needs the same ${name} state shape (${(err as Error).message}); use "reset"`);
+      }
+    }
+    const afterSeq = this.lastSeq();
+    await this.applied(this.p.slot.swapAtNextBin({ filter: next, modelId: id }, state));
+    this.model = model;
+    this.error = null;
+    this.p.countSwap('model');
+    const report: SwapReport = {
+      kind: 'model', model_id: id, previous_model_id: previous, state, after_seq: afterSeq,
+      prepare_ms: round(performance.now() - t0), longest_slice_ms: round(stats.longestMs), slices: stats.slices, in_place: false, path,
+    };
+    this.last = report;
+    this.log.info('model swapped', { ...report, decoder: name });
+    this.marker({ event: 'model_swapped', decoder: name, ...report });
+    return report;
+  }
+
+  /**
+   * When the readout comes from a whole model file that is the running model in everything but its
+   * readout (a ReFIT of it), the filter is that model after the swap, and takes its id: the
+   * decodes, /status and a next ReFIT round then name the model that is really running. The
+   * comparison runs between bins, one tensor per slice. Null for anything else.
+   */
+  private async identityAfterReadout(file: string | undefined): Promise<LangevinModel | null> {
+    if (file === undefined || !file.endsWith('.safetensors')) return null;
+    let m: LangevinModel;
+    try {
+      m = await loadModelOffThread(file);
+    } catch {
+      return null; // A file with only the readout tensors: it names no model.
+    }
+    const cur = this.model;
+    const keys = Object.keys(cur.weights).filter((k) => !k.startsWith('velocity.'));
+    if (!isDeepStrictEqual(m.config, cur.config) || Object.keys(m.weights).length !== Object.keys(cur.weights).length || keys.some((k) => m.weights[k]?.length !== cur.weights[k].length)) return null;
+    let same = true;
+    await this.slicer.run(keys.map((k) => () => {
+      if (!same) return;
+      const a = m.weights[k], b = cur.weights[k];
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) { same = false; return; }
+    }));
+    return same ? m : null;
+  }
+
+  swapReadout(w: ReadoutWeights, expectModelId?: string): Promise<SwapReport> {
     return this.serial('readout swap', async () => {
       const t0 = performance.now();
-      const f = this.p.slot.filter as unknown as OnlineFilter;
+      this.expect(expectModelId, `the readout swap from ${w.source}`);
+      this.readoutShape(); // refuses a baseline decoder
+      const f = this.p.slot.filter as OnlineFilter;
       let prepared;
       try {
         prepared = f.prepareReadout(w.weight, w.bias);
       } catch (err) {
         throw new ControlError(409, 'EINCOMPATIBLE', (err as Error).message);
       }
+      const named = await this.identityAfterReadout(w.file);
+      const previous = this.modelId();
       let afterSeq = -1;
       // Two copies into the filter's buffers, placed right after a bin like every other change.
       const stats = await this.slicer.run([() => {
+        if (this.p.slot.filter !== f) return;
         afterSeq = this.lastSeq();
-        (this.p.slot.filter as unknown as OnlineFilter).setReadout(prepared);
+        f.setReadout(prepared);
+        if (named) this.p.slot.rename(named.id);
       }]);
-      if (this.p.slot.filter !== (f as unknown)) throw new ControlError(409, 'EBUSY', 'the model was swapped while the readout was being prepared; send it again');
+      if (this.p.slot.filter !== f) throw new ControlError(409, 'EBUSY', 'the model was swapped while the readout was being prepared; send it again');
+      if (named) this.model = named;
       this.p.countSwap('readout');
       const report: SwapReport = {
-        kind: 'readout', model_id: this.modelId(), previous_model_id: this.modelId(), state: 'carry', after_seq: afterSeq,
+        kind: 'readout', model_id: this.modelId(), previous_model_id: previous, state: 'carry', after_seq: afterSeq,
         prepare_ms: round(performance.now() - t0), longest_slice_ms: round(stats.longestMs), path: w.source,
       };
       this.last = report;

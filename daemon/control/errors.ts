@@ -14,6 +14,7 @@ export type ControlCode =
   | 'ENOTFOUND' // no such route
   | 'EMODEL' // the model file could not be loaded
   | 'EINCOMPATIBLE' // a model or readout that does not fit the running stream
+  | 'EMODELMISMATCH' // the request expected another running model (expect_model_id)
   | 'EBUSY' // a swap or a recording change is already under way
   | 'ERECORDING' // recording already running / not running / could not open
   | 'ERATE' // over the request budget

@@ -71,5 +71,5 @@ export async function readoutFromFile(path: string, shape: ReadoutShape): Promis
     throw new ControlError(409, 'EINCOMPATIBLE', `${path}: velocity.bias is [${b.shape.join(', ')}], the running model needs [${shape.rows}]`);
   for (const [name, t] of [['velocity.weight', w], ['velocity.bias', b]] as const)
     for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) throw new ControlError(400, 'EMODEL', `${path}: ${name} holds ${t.data[i]} at flat index ${i}`);
-  return { weight: Float32Array.from(w.data), bias: Float32Array.from(b.data), source: path };
+  return { weight: Float32Array.from(w.data), bias: Float32Array.from(b.data), source: path, file: path };
 }

@@ -94,6 +94,13 @@ function carryOf(b: Body): CarryPolicy {
   return s;
 }
 
+/** The optional compare-and-swap guard of POST /model and /readout. */
+function expectOf(b: Body): string | undefined {
+  const e = b.expect_model_id;
+  if (e !== undefined && (typeof e !== 'string' || e === '')) throw new ControlError(400, 'EBADREQUEST', `"expect_model_id" must be a non-empty string, got ${JSON.stringify(e)}`);
+  return e;
+}
+
 function rootOr(dir: string | undefined, what: string): string {
   if (!dir) throw new ControlError(403, 'EPATH', `${what} paths are refused: the daemon was started without ${what === 'model' ? '--model-dir (or --model)' : '--record-dir (or --record)'}`);
   return dir;
@@ -174,20 +181,22 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   });
 
   app.post('/model', async (req) => {
-    const b = objectBody(req, ['path', 'state']);
+    const b = objectBody(req, ['path', 'state', 'expect_model_id']);
     if (b.path === undefined) throw new ControlError(400, 'EBADREQUEST', 'POST /model needs {"path": "<model file under --model-dir>"}');
+    const expect = expectOf(b);
     const path = existingFileUnder(rootOr(o.modelDir, 'model'), b.path);
-    const report = await t.reloadModel(path, carryOf(b));
+    const report = await t.reloadModel(path, carryOf(b), expect);
     return { swapped: report };
   });
   app.post('/readout', async (req) => {
-    const b = objectBody(req, ['path', 'weight', 'bias']);
+    const b = objectBody(req, ['path', 'weight', 'bias', 'expect_model_id']);
+    const expect = expectOf(b);
     const shape = t.readoutShape();
     if (b.path !== undefined && (b.weight !== undefined || b.bias !== undefined)) throw new ControlError(400, 'EBADREQUEST', 'give either "path" or "weight" and "bias", not both');
     const w = b.path !== undefined
       ? await readoutFromFile(existingFileUnder(rootOr(o.modelDir, 'model'), b.path), shape)
-      : readoutFromJson(b, shape, 'request body');
-    return { swapped: await t.swapReadout(w) };
+      : readoutFromJson({ weight: b.weight, bias: b.bias }, shape, 'request body');
+    return { swapped: await t.swapReadout(w, expect) };
   });
   app.post('/reset', async (req, reply) => {
     objectBody(req, []);

@@ -61,6 +61,8 @@ export interface ReadoutWeights {
   weight: Float32Array;
   bias: Float32Array;
   source: string;
+  /** The .safetensors file they came from (undefined for JSON): a whole model file may name the result. */
+  file?: string;
 }
 
 export interface ControlTarget {
@@ -82,11 +84,14 @@ export interface ControlTarget {
   reconnecting(): string | null;
   lastSwap(): SwapReport | null;
 
-  /** Loads, checks, warms up off the bin path and swaps between two bins. Throws ControlError. */
-  reloadModel(path: string, state: CarryPolicy): Promise<SwapReport>;
-  /** The readout's expected shape, for readout.ts: K rows, `features` columns. */
+  /**
+   * Loads, checks, warms up off the bin path and swaps between two bins. Throws ControlError;
+   * EMODELMISMATCH when expectModelId is given and is not the running model's id.
+   */
+  reloadModel(path: string, state: CarryPolicy, expectModelId?: string): Promise<SwapReport>;
+  /** The readout's expected shape, for readout.ts: K rows, `features` columns (409 when the decoder has no readout). */
   readoutShape(): { rows: number; cols: number };
-  swapReadout(w: ReadoutWeights): Promise<SwapReport>;
+  swapReadout(w: ReadoutWeights, expectModelId?: string): Promise<SwapReport>;
   /** The filter resets at the next bin. */
   resetFilter(): void;
   startRecording(path: string): Promise<RecordingInfo>;

@@ -3,14 +3,50 @@
  * decoder and the minimal task, bin by bin in lockstep, written as the XDF a session would leave
  * (the daemon's recorder streams and the task's streams).
  */
+import { fitKalman, kalmanToStored } from '../../calibration/kalman.js';
+import { mat, ridgeCv } from '../../calibration/linear.js';
+import { designMatrix, streamFeatures } from '../../calibration/readout.js';
+import type { ModelConfig } from '../../model/config.js';
 import { OnlineFilter } from '../../model/filter.js';
-import type { LangevinModel } from '../../model/model-file.js';
+import { loadModel, makeModel, type LangevinModel } from '../../model/model-file.js';
+import { calibrationBlock } from '../../closedloop/user/calibration-block.js';
 import { simChannelLabels } from '../../calibration/simulator/session.js';
 import { SimulatedUser, type SimulatedUserOptions, type TaskView } from '../../closedloop/user/user.js';
 import { DECODED_STREAM, TASK_STREAMS } from '../../closedloop/streams.js';
 import { describeChannels, makeStreamInfo } from '../../streams/stream-info.js';
 import { writeXdf, type XdfStreamInput } from '../../streams/xdf/writer.js';
 import { MINI_TASK, MiniTask, type TrialResult } from './mini-task.js';
+
+/**
+ * A biased decoder, as after a day's drift: the committed default model's latent filter with a
+ * readout fitted on the user's open-loop calibration block (seed, session 0), turned by 50°.
+ * Needs the TensorFlow.js backend (calibration/backend.ts useBackend) for the features.
+ */
+export function rotatedDecoder(seed = 8, channels = 48): LangevinModel {
+  const dm = loadModel(new URL('../../../models/default.safetensors', import.meta.url).pathname);
+  const cfg: ModelConfig = { ...dm.config, velocity_features: { sources: ['rates', 'h'], lags: 3 } };
+  const { 'velocity.weight': _w, 'velocity.bias': _b, ...w } = dm.weights;
+  const block = calibrationBlock({ seed, session: 0, trials: 16, channels });
+  const T = block.session.timestamps.length;
+  const X = designMatrix(streamFeatures(cfg, w, mat(Float32Array.from(block.session.counts), T, channels)), cfg.velocity_features);
+  const fit = ridgeCv(X, mat(block.session.velocity, T, 2)).fit;
+  const p = X.cols, rot = (50 * Math.PI) / 180, c = Math.cos(rot), s = Math.sin(rot);
+  const W = new Float32Array(2 * p);
+  for (let j = 0; j < p; j++) { W[j] = c * fit.weight[j] - s * fit.weight[p + j]; W[p + j] = s * fit.weight[j] + c * fit.weight[p + j]; }
+  const bias = Float32Array.of(c * fit.bias[0] - s * fit.bias[1], s * fit.bias[0] + c * fit.bias[1]);
+  return makeModel(cfg, { ...w, 'velocity.weight': W, 'velocity.bias': bias });
+}
+
+/** The model with a Kalman baseline (state pos, vel, 1) fitted on the same open-loop block. */
+export function withKalmanBaseline(model: LangevinModel, seed = 8, channels = 48): LangevinModel {
+  const block = calibrationBlock({ seed, session: 0, trials: 16, channels });
+  const T = block.session.timestamps.length;
+  const kin = new Float32Array(T * 4);
+  const pos = block.session.position!;
+  for (let t = 0; t < T; t++) kin.set([pos[2 * t], pos[2 * t + 1], block.session.velocity[2 * t], block.session.velocity[2 * t + 1]], 4 * t);
+  const km = fitKalman(mat(kin, T, 4), mat(Float32Array.from(block.session.counts), T, channels));
+  return makeModel(model.config, model.weights, {}, { kalman: kalmanToStored(km, ['pos_x', 'pos_y', 'vel_x', 'vel_y'], 2) });
+}
 
 export interface ClosedLoopRun { xdf: (omit?: string[], extra?: XdfStreamInput[]) => Uint8Array; trials: TrialResult[]; bins: number }
 

@@ -4,17 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { useBackend } from '../../calibration/backend.js';
 import { loadDataset } from '../../calibration/dataset.js';
-import { fitKalman, kalmanToStored } from '../../calibration/kalman.js';
-import { mat, ridgeCv } from '../../calibration/linear.js';
-import { designMatrix, streamFeatures } from '../../calibration/readout.js';
-import type { ModelConfig } from '../../model/config.js';
-import { loadModel, makeModel, saveModel, type LangevinModel } from '../../model/model-file.js';
+import { loadModel, saveModel, type LangevinModel } from '../../model/model-file.js';
 import { makeStreamInfo } from '../../streams/stream-info.js';
-import { calibrationBlock } from '../../closedloop/user/calibration-block.js';
 import { META_REFIT } from '../../closedloop/refit/recalibrate.js';
 import { CliProcess } from '../../harness/process.js';
 import { tempDir } from '../support/net.js';
-import { runClosedLoop, type ClosedLoopRun } from './closed-loop-fixture.js';
+import { rotatedDecoder, runClosedLoop, withKalmanBaseline, type ClosedLoopRun } from './closed-loop-fixture.js';
 
 const N = 48;
 const successRate = (r: { trials: { success: boolean }[] }): number => r.trials.filter((t) => t.success).length / r.trials.length;
@@ -34,20 +29,7 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
 
   before(async () => {
     await useBackend('wasm');
-    // A decoder: the committed default model's latent filter with a readout fitted on the user's
-    // open-loop calibration block, then turned by 50° (a biased decoder, as after a day's drift).
-    const dm = loadModel(new URL('../../../models/default.safetensors', import.meta.url).pathname);
-    const cfg: ModelConfig = { ...dm.config, velocity_features: { sources: ['rates', 'h'], lags: 3 } };
-    const { 'velocity.weight': _w, 'velocity.bias': _b, ...w } = dm.weights;
-    const block = calibrationBlock({ seed: 8, session: 0, trials: 16, channels: N });
-    const T = block.session.timestamps.length;
-    const X = designMatrix(streamFeatures(cfg, w, mat(Float32Array.from(block.session.counts), T, N)), cfg.velocity_features);
-    const fit = ridgeCv(X, mat(block.session.velocity, T, 2)).fit;
-    const p = X.cols, rot = (50 * Math.PI) / 180, c = Math.cos(rot), s = Math.sin(rot);
-    const W = new Float32Array(2 * p);
-    for (let j = 0; j < p; j++) { W[j] = c * fit.weight[j] - s * fit.weight[p + j]; W[p + j] = s * fit.weight[j] + c * fit.weight[p + j]; }
-    const bias = Float32Array.of(c * fit.bias[0] - s * fit.bias[1], s * fit.bias[0] + c * fit.bias[1]);
-    rotated = makeModel(cfg, { ...w, 'velocity.weight': W, 'velocity.bias': bias });
+    rotated = rotatedDecoder(8, N);
     saveModel(rotatedPath, rotated);
     const run = runClosedLoop(rotated, { seed: 8, session: 1, channels: N }, 3000);
     runXdf = run.xdf;
@@ -75,14 +57,8 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
 
   test('ReFIT-KF (--decoder kalman) refits the Kalman baseline\'s observation model on the intention (velocity only); the LangevinFlow refit keeps the baselines', async () => {
     // The rotated decoder with a Kalman baseline fitted on the open-loop block (state pos, vel, 1).
-    const block = calibrationBlock({ seed: 8, session: 0, trials: 16, channels: N });
-    const T = block.session.timestamps.length;
-    const kin = new Float32Array(T * 4);
-    const pos = block.session.position!;
-    for (let t = 0; t < T; t++) kin.set([pos[2 * t], pos[2 * t + 1], block.session.velocity[2 * t], block.session.velocity[2 * t + 1]], 4 * t);
-    const km = fitKalman(mat(kin, T, 4), mat(Float32Array.from(block.session.counts), T, N));
-    const kalman = kalmanToStored(km, ['pos_x', 'pos_y', 'vel_x', 'vel_y'], 2);
-    const withKf = makeModel(rotated.config, rotated.weights, {}, { kalman });
+    const withKf = withKalmanBaseline(rotated, 8, N);
+    const kalman = withKf.baselines.kalman!;
     const modelPath = join(tmp.dir, 'with-kalman.safetensors');
     saveModel(modelPath, withKf);
     const out = join(tmp.dir, 'refit-kf.safetensors');

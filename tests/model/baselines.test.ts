@@ -58,6 +58,28 @@ describe('live baselines equal the offline evaluation', () => {
     });
   }
 
+  test('carryFrom(): a filter continuing from another\'s state mid-block decodes the rest as the one that ran it all; other shapes are refused', () => {
+    for (const name of ['wiener', 'kalman'] as const) {
+      const pred = name === 'wiener' ? fx.fit.wienerPred : fx.fit.kalmanPred;
+      const first = createDecoder(fx.model, name) as WienerFilter | KalmanFilter;
+      const head = { ...fx.test, rows: 40, data: fx.test.data.subarray(0, 40 * fx.test.cols) };
+      maxDiff(first, head, { ...pred, rows: 40 });
+      const next = createDecoder(fx.model, name) as WienerFilter | KalmanFilter;
+      (next.carryFrom as (o: typeof first) => void)(first);
+      const late = { ...fx.test, data: fx.test.data.subarray(40 * fx.test.cols), rows: fx.test.rows - 40 };
+      const shifted = { ...pred, data: pred.data.subarray(40 * pred.cols), rows: pred.rows - 40 };
+      assert.ok(maxDiff(next, late, shifted) <= 1e-5, `${name} carried`);
+      next.reset();
+      assert.ok(maxDiff(next, late, shifted) > 1e-3, `${name}: without the carried state it differs`);
+    }
+    const k = fx.model.baselines.kalman!;
+    const small = new KalmanFilter({ ...k, state: k.state.slice(2), velocityOffset: 0, A: new Float64Array(9), Q: new Float64Array(9), C: new Float64Array(fx.model.config.n_in * 3), x0: new Float64Array(3) } as never, fx.model.config.n_in, 2);
+    assert.throws(() => small.carryFrom(createDecoder(fx.model, 'kalman') as KalmanFilter), /cannot carry a state of 4/);
+    const w = fx.model.baselines.wiener!;
+    const fewer = new WienerFilter({ ...w, lags: 1, weight: new Float32Array(2 * fx.model.config.n_in) }, fx.model.config.n_in, 2);
+    assert.throws(() => fewer.carryFrom(createDecoder(fx.model, 'wiener') as WienerFilter), /cannot carry \d+ lags/);
+  });
+
   test('step() refuses a bad counts vector with EINPUT and leaves the state as it was', () => {
     for (const name of ['wiener', 'kalman'] as const) {
       const f = createDecoder(fx.model, name) as WienerFilter | KalmanFilter;

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { CLI_PATH } from '../../../harness/process.js';
 import { runReplay } from '../../../daemon/commands/replay.js';
 import { LATENCY_BUCKETS_S } from '../../../daemon/control/prom.js';
-import { preset } from '../../../model/config.js';
+import { dims, preset } from '../../../model/config.js';
 import { initWeights } from '../../../model/init.js';
 import { makeModel, saveModel } from '../../../model/model-file.js';
 import { tempDir } from '../../support/net.js';
@@ -179,6 +179,20 @@ describe('refusals', () => {
     refused(await post('/model', { json: { path: 'junk.safetensors' } }), 400, 'EMODEL');
     const h = await http(d.url, 'GET', '/healthz');
     assert.ok(h.body.reasons.some((r: { code: string }) => r.code === 'model_failed'), 'a model that failed to load is reported by /healthz');
+  });
+
+  it('expect_model_id: a swap meant for another running model is refused with EMODELMISMATCH, nothing changed', async () => {
+    const id = (await http(d.url, 'GET', '/status')).body.model_id as string;
+    const { K, features } = dims(cfg);
+    const readout = { weight: new Array(K * features).fill(0), bias: new Array(K).fill(0) };
+    const m = await post('/model', { json: { path: 'a.safetensors', expect_model_id: 'another-model' } });
+    refused(m, 409, 'EMODELMISMATCH');
+    assert.equal(m.body.error.running_model_id, id);
+    assert.match(m.body.error.message, new RegExp(`expects the running model to be another-model, but ${id} is running`));
+    refused(await post('/readout', { json: { ...readout, expect_model_id: 'another-model' } }), 409, 'EMODELMISMATCH');
+    refused(await post('/readout', { json: { ...readout, expect_model_id: 7 } }), 400, 'EBADREQUEST');
+    assert.deepEqual((await http(d.url, 'GET', '/status')).body.summary.hot_swaps, { model: 0, readout: 0 });
+    assert.equal((await post('/readout', { json: { ...readout, expect_model_id: id } })).status, 200);
   });
 
   it('a request addressed to another host name (DNS rebinding) or from another origin is refused', async () => {
