@@ -73,7 +73,7 @@ export function metricsSections(blocks: readonly ReportBlock[], opts: { halfWidt
   const w = opts.halfWidth ?? trajectoryHalfWidth(blocks);
   const pre = opts.heading ? `${opts.heading}: ` : '';
   const sections: Section[] = [{
-    heading: `${pre}per decoder / block (medians; exits and throughput are means)`,
+    heading: `${pre ? `${pre}per` : 'Per'} decoder / block (medians; exits and throughput are means)`,
     html: grid(['block', ...COLUMNS], blocks.map((b) => [b.metrics.label, ...summaryRow(b.metrics.block)])),
   }];
   for (const b of blocks) {

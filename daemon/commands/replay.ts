@@ -25,7 +25,7 @@ import { buildReplayReport, replayReportHtml, type ReplayMeasurements, type Repl
 import { RunningR2 } from '../../report/stats.js';
 import { table } from '../../report/html.js';
 import { esc } from '../../report/svg.js';
-import { metricsReportHtml, metricsSections } from '../../closedloop/metrics/report.js';
+import { METRICS_FOOTER, metricsReportHtml, metricsSections } from '../../closedloop/metrics/report.js';
 import { hasTaskStreams, MetricsError } from '../../closedloop/metrics/recording.js';
 import { readSession, sessionJson, sessionMetrics, type SessionFiles, type SessionMetrics } from '../../closedloop/metrics/session.js';
 import { Histogram } from '../histogram.js';
@@ -314,7 +314,7 @@ export function writeReports(m: ReplayMeasurements, reportPath?: string, recorde
   const report: ReplayCliReport = buildReplayReport(m);
   if (recorded) report.recordedSession = { note: RECORDED_NOTE, ...sessionJson(recorded) };
   writeReportFiles(reportPath, report, () => replayReportHtml(m, report, recorded ? [
-    { heading: 'Recorded session: closed-loop metrics', html: `<p>${esc(RECORDED_NOTE)}.</p>` + sessionTable([recorded]) },
+    { heading: 'Recorded session: closed-loop metrics', html: `<p>${esc(RECORDED_NOTE)}.</p>` + sessionTable([recorded]) + `<p>${esc(METRICS_FOOTER)}</p>` },
     ...metricsSections([recorded], { heading: 'Recorded session' }),
   ] : []));
   return report;
