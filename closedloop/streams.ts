@@ -16,6 +16,13 @@ export const TASK_STREAMS = {
 
 export const DECODED_STREAM = { name: 'langevind-decoded', type: 'Decoded' } as const;
 
+/**
+ * The daemon's own event stream (streams/recorder.ts: model and readout swaps, resets, one JSON
+ * object each). It shares the type Markers with the task's markers, so a lookup of the task's
+ * markers by type must pass over it.
+ */
+export const DAEMON_MARKERS_STREAM = { name: 'langevind-markers', type: 'Markers' } as const;
+
 export const TASK_STATES = ['iti', 'target_on', 'hold', 'success', 'timeout', 'aborted'] as const;
 export type TaskStateName = (typeof TASK_STATES)[number];
 

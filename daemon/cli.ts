@@ -13,7 +13,7 @@ import { packageVersion } from './version.js';
 const COMMANDS: Record<string, { module: string; summary: string }> = {
   demo: { module: 'demo', summary: 'run the daemon on an embedded simulated session (no hardware, no files)' },
   run: { module: 'run', summary: 'decode live spike bins: --model FILE --input URI --output URI …' },
-  replay: { module: 'replay', summary: 'play a recording into a running daemon and report end-to-end latency' },
+  replay: { module: 'replay', summary: 'play a recording into a running daemon and report end-to-end latency; --metrics: closed-loop metrics of recorded sessions' },
   decode: { module: 'decode', summary: 'decode every bin of a recording offline into CSV' },
   simulate: { module: 'simulate', summary: 'write a synthetic session with known ground truth as XDF' },
   calibrate: { module: 'calibrate', summary: 'train a model on a recorded session' },

@@ -57,7 +57,11 @@ export interface Recording {
 /** Loads the spike stream (by name or type; default the first `SpikeCounts`) and the velocity of the first `Kinematics` stream. */
 export async function loadRecording(path: string, stream?: string): Promise<Recording> {
   if (!existsSync(path)) throw new ReplayError('ENORECORDING', `replay: no recording at ${path}`);
-  const streams = readXdf(path).streams;
+  return recordingFromStreams(path, readXdf(path).streams, stream);
+}
+
+/** loadRecording on streams already read (e.g. several files of one session merged); path names them in messages. */
+export function recordingFromStreams(path: string, streams: readonly XdfStream[], stream?: string): Recording {
   const s = stream
     ? streams.find((x) => x.info.name === stream) ?? streams.find((x) => x.info.type === stream)
     : streams.find((x) => x.info.type === 'SpikeCounts');

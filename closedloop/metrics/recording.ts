@@ -10,7 +10,7 @@
  * recording stopped) is left out and noted.
  */
 import type { XdfFile, XdfStream } from '../../streams/xdf/reader.js';
-import { TASK_STREAMS } from '../streams.js';
+import { DAEMON_MARKERS_STREAM, TASK_STREAMS } from '../streams.js';
 import { blockMetrics, type BlockMetrics } from './block.js';
 import type { Outcome, TrialRecord } from './trial.js';
 
@@ -51,15 +51,37 @@ const ENDS = new Set<string>(['success', 'timeout', 'aborted']);
 const EPS = 1e-6;
 
 function find(file: XdfFile, s: { name: string; type: string }): XdfStream | undefined {
-  return file.streams.find((x) => x.info.name === s.name) ?? file.streams.find((x) => x.info.type === s.type);
+  return file.streams.find((x) => x.info.name === s.name) ?? file.streams.find((x) => x.info.type === s.type && x.info.name !== DAEMON_MARKERS_STREAM.name);
+}
+
+/** The task's marker and cursor streams, and a description of each one missing. */
+function lookup(file: XdfFile): { mk?: XdfStream; cur?: XdfStream; missing: string[] } {
+  const mk = find(file, TASK_STREAMS.markers);
+  const cur = find(file, TASK_STREAMS.cursor);
+  const missing: string[] = [];
+  if (!mk || !Array.isArray(mk.data)) missing.push(`task markers (a string stream "${TASK_STREAMS.markers.name}", type ${TASK_STREAMS.markers.type})`);
+  if (!cur || Array.isArray(cur.data)) missing.push(`cursor (a numeric stream "${TASK_STREAMS.cursor.name}", type ${TASK_STREAMS.cursor.type})`);
+  return { mk, cur, missing };
+}
+
+/** Whether the recording holds the task's streams that metricsFromRecording needs. */
+export function hasTaskStreams(file: XdfFile): boolean {
+  return lookup(file).missing.length === 0;
+}
+
+/** The task's marker and cursor streams, or a MetricsError naming every one missing (ENOMARKERS when the markers are). */
+export function taskStreams(file: XdfFile): { markers: XdfStream; cursor: XdfStream } {
+  const { mk, cur, missing } = lookup(file);
+  if (missing.length > 0) {
+    const have = file.streams.map((s) => `"${s.info.name}" (${s.info.type})`).join(', ') || 'none';
+    const code = missing[0].startsWith('task markers') ? 'ENOMARKERS' : 'ENOCURSOR';
+    throw new MetricsError(code, `metrics: the recording has no ${missing.join(' and no ')}; the task writes them (\`task --record\`). Its streams: ${have}`);
+  }
+  return { markers: mk!, cursor: cur! };
 }
 
 export function metricsFromRecording(file: XdfFile, label = 'recording'): RecordingMetrics {
-  const mk = find(file, TASK_STREAMS.markers);
-  const cur = find(file, TASK_STREAMS.cursor);
-  const have = (): string => file.streams.map((s) => `"${s.info.name}" (${s.info.type})`).join(', ') || 'none';
-  if (!mk || !Array.isArray(mk.data)) throw new MetricsError('ENOMARKERS', `metrics: the recording has no task markers (a string stream "${TASK_STREAMS.markers.name}", type ${TASK_STREAMS.markers.type}). Its streams: ${have()}`);
-  if (!cur || Array.isArray(cur.data)) throw new MetricsError('ENOCURSOR', `metrics: the recording has no cursor (a numeric stream "${TASK_STREAMS.cursor.name}", type ${TASK_STREAMS.cursor.type}). Its streams: ${have()}`);
+  const { markers: mk, cursor: cur } = taskStreams(file);
   if (cur.info.channelCount < 2) throw new MetricsError('EBADRECORDING', `metrics: cursor stream "${cur.info.name}" has ${cur.info.channelCount} channel(s), needs x, y`);
   const C = cur.data as ArrayLike<number>;
   const cc = cur.info.channelCount;

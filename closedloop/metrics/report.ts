@@ -48,20 +48,48 @@ export function trajectoryPlot(title: string, records: readonly TrialRecord[], h
   return svgDocument(f, title, parts.join(''));
 }
 
-/** opts.lead: sections before the tables (e.g. a benchmark's verdicts). */
-export function metricsReportHtml(title: string, blocks: readonly ReportBlock[], opts: { halfWidth?: number; lead?: Section[] } = {}): string {
-  const w = opts.halfWidth ?? Math.max(1, ...blocks.flatMap((b) => b.records.flatMap((t) => [...t.x.map(Math.abs), ...t.y.map(Math.abs), Math.abs(t.target.x) + t.target.radius, Math.abs(t.target.y) + t.target.radius])));
-  const sections: Section[] = [...(opts.lead ?? []), {
-    heading: 'Per decoder / block (medians; exits and throughput are means)',
+/**
+ * The plots' half-width: the furthest any cursor sample or target edge lies from the centre (at
+ * least 1). A loop, not Math.max(...values): an hour's block has several hundred thousand
+ * samples, more arguments than a call's stack holds.
+ */
+export function trajectoryHalfWidth(blocks: readonly ReportBlock[]): number {
+  let w = 1;
+  for (const b of blocks) {
+    for (const t of b.records) {
+      w = Math.max(w, Math.abs(t.target.x) + t.target.radius, Math.abs(t.target.y) + t.target.radius);
+      for (let i = 0; i < t.x.length; i++) {
+        const ax = Math.abs(t.x[i]), ay = Math.abs(t.y[i]);
+        if (ax > w) w = ax;
+        if (ay > w) w = ay;
+      }
+    }
+  }
+  return w;
+}
+
+/** The tables and plots of metricsReportHtml as sections, for a page that shows more (the replay report). */
+export function metricsSections(blocks: readonly ReportBlock[], opts: { halfWidth?: number; heading?: string } = {}): Section[] {
+  const w = opts.halfWidth ?? trajectoryHalfWidth(blocks);
+  const pre = opts.heading ? `${opts.heading}: ` : '';
+  const sections: Section[] = [{
+    heading: `${pre ? `${pre}per` : 'Per'} decoder / block (medians; exits and throughput are means)`,
     html: grid(['block', ...COLUMNS], blocks.map((b) => [b.metrics.label, ...summaryRow(b.metrics.block)])),
   }];
   for (const b of blocks) {
     const m = b.metrics;
     const plots = m.perTarget.map((p) => trajectoryPlot(`${targetName(p.target)} (${p.successes}/${p.trials})`, b.records.filter((t) => t.target.index === p.target), w));
     sections.push({
-      heading: `${m.label}: per target`,
+      heading: `${pre}${m.label}: per target`,
       html: grid(['target', ...COLUMNS], m.perTarget.map((p) => [targetName(p.target), ...summaryRow(p)])) + `\n<div>${plots.join('\n')}</div>`,
     });
   }
-  return htmlPage(title, sections, 'time to target: onset to the start of the successful hold; dial-in: first entry to that; path efficiency: straight ÷ travelled until the first entry; overshoot: furthest beyond the edge after the first entry; orbit: turns around the target while outside it; throughput: log2(D/W + 1) ÷ time to target.');
+  return sections;
+}
+
+export const METRICS_FOOTER = 'time to target: onset to the start of the successful hold; dial-in: first entry to that; path efficiency: straight ÷ travelled until the first entry; overshoot: furthest beyond the edge after the first entry; orbit: turns around the target while outside it; throughput: log2(D/W + 1) ÷ time to target.';
+
+/** opts.lead: sections before the tables (e.g. a benchmark's verdicts). opts.halfWidth: the plots' (default trajectoryHalfWidth). */
+export function metricsReportHtml(title: string, blocks: readonly ReportBlock[], opts: { halfWidth?: number; lead?: Section[] } = {}): string {
+  return htmlPage(title, [...(opts.lead ?? []), ...metricsSections(blocks, opts)], METRICS_FOOTER);
 }

@@ -9,6 +9,11 @@
  * Slow joiners: nothing is sent before the daemon's input has subscribed (the XPUB reports the
  * subscription), and the receiving SUB finishes its handshake with the daemon's output first,
  * so the first bins are neither dropped on the way in nor on the way out.
+ *
+ * `langevind replay SESSION.xdf [--with FILE.xdf] [--label L] [SESSION.xdf …] --metrics [--report FILE.html]`
+ * needs no daemon: the closed-loop metrics of each recorded session (closedloop/metrics/session.ts)
+ * as JSON and one page comparing the blocks. A recording played into a daemon that holds the
+ * task's streams adds the recorded session's metrics to the latency report.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,9 +23,14 @@ import { AffinityError, formatCpuList, parseCpuList, pinProcess } from '../affin
 import { parseEndpoint } from '../endpoints.js';
 import { buildReplayReport, replayReportHtml, type ReplayMeasurements, type ReplayReport } from '../../report/replay.js';
 import { RunningR2 } from '../../report/stats.js';
+import { table } from '../../report/html.js';
+import { esc } from '../../report/svg.js';
+import { METRICS_FOOTER, metricsReportHtml, metricsSections } from '../../closedloop/metrics/report.js';
+import { hasTaskStreams, MetricsError } from '../../closedloop/metrics/recording.js';
+import { readSession, sessionJson, sessionMetrics, type SessionFiles, type SessionMetrics } from '../../closedloop/metrics/session.js';
 import { Histogram } from '../histogram.js';
 import { DecodedReader, encodeSpikeBin, newDecoded } from '../../streams/proto.js';
-import { binAt, checkSpeed, loadRecording, pace, releaseMs, type Recording } from '../../streams/replay.js';
+import { binAt, checkSpeed, loadRecording, pace, recordingFromStreams, releaseMs, type Recording } from '../../streams/replay.js';
 import { monotonicNs } from '../../streams/types.js';
 import { SPIKES_TOPIC, VELOCITY_TOPIC, zmqAddress } from '../../streams/zmq/endpoint.js';
 
@@ -284,21 +294,51 @@ export function jsonPathFor(report: string): string {
   return report.replace(/\.html?$/i, '') + '.json';
 }
 
-export function writeReports(m: ReplayMeasurements, reportPath?: string): ReplayReport {
-  const report = buildReplayReport(m);
-  if (reportPath) {
-    if (/\.json$/i.test(reportPath)) writeFileSync(reportPath, JSON.stringify(report, null, 2) + '\n');
-    else {
-      writeFileSync(reportPath, replayReportHtml(m, report));
-      writeFileSync(jsonPathFor(reportPath), JSON.stringify(report, null, 2) + '\n');
-    }
+/** --report FILE: FILE.json is the JSON alone; anything else is the page, with FILE.json beside it. */
+function writeReportFiles(reportPath: string | undefined, json: unknown, html: () => string): void {
+  if (!reportPath) return;
+  const text = JSON.stringify(json, null, 2) + '\n';
+  if (/\.json$/i.test(reportPath)) writeFileSync(reportPath, text);
+  else {
+    writeFileSync(reportPath, html());
+    writeFileSync(jsonPathFor(reportPath), text);
   }
+}
+
+/** The replay report, with the recorded session's closed-loop metrics when the recording held the task's streams. */
+export type ReplayCliReport = ReplayReport & { recordedSession?: Record<string, unknown> };
+
+const RECORDED_NOTE = 'closed-loop metrics of the recorded session, from the task\'s cursor and markers as they were recorded; the decodes of this replay are not fed back into a task, so they are not the metrics of the daemon replayed into';
+
+export function writeReports(m: ReplayMeasurements, reportPath?: string, recorded?: SessionMetrics): ReplayCliReport {
+  const report: ReplayCliReport = buildReplayReport(m);
+  if (recorded) report.recordedSession = { note: RECORDED_NOTE, ...sessionJson(recorded) };
+  writeReportFiles(reportPath, report, () => replayReportHtml(m, report, recorded ? [
+    { heading: 'Recorded session: closed-loop metrics', html: `<p>${esc(RECORDED_NOTE)}.</p>` + sessionTable([recorded]) + `<p>${esc(METRICS_FOOTER)}</p>` },
+    ...metricsSections([recorded], { heading: 'Recorded session' }),
+  ] : []));
   return report;
 }
 
-const USAGE = `usage: langevind replay RECORDING.xdf --to URI --from URI [options]
+function sessionTable(sessions: readonly SessionMetrics[]): string {
+  return table(sessions.map((s) => [s.label, `${s.files.join(' + ')}${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`]));
+}
 
-Plays a recording's spike stream into a running daemon as a rig would and reports end-to-end latency.
+/** `replay SESSION… --metrics` without a daemon: each session's metrics, JSON and one page comparing them. */
+export function metricsReport(sessions: readonly SessionFiles[], reportPath?: string): { blocks: Record<string, unknown>[] } {
+  const measured = sessions.map((s) => sessionMetrics(s));
+  const json = { blocks: measured.map(sessionJson) };
+  writeReportFiles(reportPath, json, () => metricsReportHtml(`Closed-loop metrics: ${measured.map((m) => m.label).join(', ')}`, measured, {
+    lead: [{ heading: 'Recordings', html: sessionTable(measured) }],
+  }));
+  return json;
+}
+
+const USAGE = `usage: langevind replay RECORDING.xdf --to URI --from URI [options]
+       langevind replay SESSION.xdf [--with FILE.xdf] [--label L] [SESSION.xdf …] --metrics [--report FILE.html]
+
+Plays a recording's spike stream into a running daemon as a rig would and reports end-to-end latency;
+with --metrics and no --to/--from, computes the closed-loop metrics of recorded sessions instead.
 
   --to URI         where to publish SpikeBins (the daemon's --input); binds by default, ?connect overrides
   --from URI       where to receive Decoded (the daemon's --output); connects by default, ?bind overrides
@@ -312,12 +352,52 @@ Plays a recording's spike stream into a running daemon as a rig would and report
                    daemon's --cpus does, to measure a given CPU placement
   --quiet          no status lines on stderr
 
-The JSON report goes to stdout. Example:
+Closed-loop metrics (from the task's cursor and marker streams, as \`task --record\` writes them):
+  --metrics        without --to/--from: no daemon; the metrics of each SESSION (per trial, per block, per
+                   target) as JSON on stdout, and with --report a page comparing the blocks: a metric table
+                   per block, per-target tables and trajectory plots. Several sessions compare decoders.
+                   With --to/--from: the played recording must hold the task's streams (see below).
+  --with FILE      another file of the same session, whose streams are merged in: the task's recording and
+                   the daemon's (\`run --record\`) are two files, so give one and add the other with --with
+                   (repeatable). The spikes to play may be in either.
+  --label L        the block's label (default: the decoder the daemon's recording names, e.g.
+                   "wiener · 7a0a2b0bff7d", else the recording's file name)
+  --with and --label belong to the SESSION named before them.
+When a recording played into a daemon holds the task's streams, the report also carries the recorded
+session's closed-loop metrics ("recordedSession"): the replayed decodes are not fed back into a task.
+
+The JSON report goes to stdout. Examples:
   langevind run --model m.safetensors --input zmq+tcp://127.0.0.1:5555 --output zmq+tcp://127.0.0.1:5556 &
   langevind replay session.xdf --to zmq+tcp://127.0.0.1:5555 --from zmq+tcp://127.0.0.1:5556 --report r.html
+  langevind replay lf-task.xdf --with lf-daemon.xdf kf-task.xdf --with kf-daemon.xdf --metrics --report cmp.html
 `;
 
 export const usage = USAGE;
+
+/** The sessions on the command line, in order, each with the --with and --label that follow it. */
+function sessionsFrom(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>): SessionFiles[] {
+  const sessions: SessionFiles[] = [];
+  const before: SessionFiles = { recording: '', with: [] };
+  for (const t of tokens) {
+    if (t.kind === 'positional') sessions.push({ recording: t.value, with: [] });
+    else if (t.kind === 'option' && (t.name === 'with' || t.name === 'label')) {
+      // Given before any recording: the first recording's.
+      const s = sessions.at(-1) ?? before;
+      if (t.name === 'with') s.with.push(t.value!);
+      else if (s.label !== undefined) throw new UsageError(`replay: two --label for ${s.recording || 'the first recording'} ("${s.label}", "${t.value}"); a --label belongs to the recording before it`);
+      else s.label = t.value;
+    }
+  }
+  if (sessions.length > 0 && (before.with.length > 0 || before.label !== undefined)) {
+    const first = sessions[0];
+    if (before.label !== undefined && first.label !== undefined) throw new UsageError(`replay: two --label for ${first.recording} ("${before.label}", "${first.label}")`);
+    first.with.unshift(...before.with);
+    first.label ??= before.label;
+  }
+  return sessions;
+}
+
+const DAEMON_ONLY = ['speed', 'bins', 'stream', 'window', 'timeout-ms', 'cpus'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   let args;
@@ -325,16 +405,20 @@ export async function main(argv: string[]): Promise<number> {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
+      tokens: true,
       options: {
         to: { type: 'string' },
         from: { type: 'string' },
-        speed: { type: 'string', default: '1' },
+        speed: { type: 'string' },
         bins: { type: 'string' },
         stream: { type: 'string' },
         report: { type: 'string' },
         window: { type: 'string' },
         'timeout-ms': { type: 'string' },
         cpus: { type: 'string' },
+        metrics: { type: 'boolean', default: false },
+        with: { type: 'string', multiple: true },
+        label: { type: 'string', multiple: true },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -347,8 +431,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (args.positionals.length !== 1) throw new UsageError('replay: give exactly one RECORDING.xdf');
-  if (!v.to || !v.from) throw new UsageError('replay: --to URI and --from URI are required');
+  const sessions = sessionsFrom(args.tokens);
+  if (v.to === undefined && v.from === undefined && v.metrics) {
+    if (sessions.length === 0) throw new UsageError('replay: --metrics needs at least one SESSION.xdf');
+    for (const k of DAEMON_ONLY) if (v[k] !== undefined) throw new UsageError(`replay: --${k} is for playing into a daemon (--to, --from); --metrics without them plays nothing`);
+    const json = metricsReport(sessions, v.report);
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    return 0;
+  }
+  if (sessions.length !== 1) throw new UsageError(`replay: give exactly one RECORDING.xdf to play into a daemon (got ${sessions.length}); several compare only with --metrics and no --to/--from`);
+  if (!v.to || !v.from) throw new UsageError('replay: --to URI and --from URI are required (or --metrics without them, for the closed-loop metrics of recordings)');
   const int = (name: string, s: string | undefined): number | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
@@ -357,7 +449,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   let speed: number | 'max';
   try {
-    speed = checkSpeed(v.speed === 'max' ? 'max' : v.speed);
+    speed = checkSpeed(v.speed === undefined ? 1 : v.speed === 'max' ? 'max' : v.speed);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -370,14 +462,28 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!v.quiet) process.stderr.write(`replay: pinned to CPU ${formatCpuList(pinned.cpus)} (${pinned.threads} threads)\n`);
   }
+  // The session is read (and its metrics computed) before any socket opens, so a recording
+  // without what --metrics needs fails at once.
+  const session = sessions[0];
+  const file = readSession(session);
+  const recording = recordingFromStreams(session.recording, file.streams, v.stream);
+  let recorded: SessionMetrics | undefined;
+  if (v.metrics) recorded = sessionMetrics(session, file);
+  else if (hasTaskStreams(file)) {
+    try {
+      recorded = sessionMetrics(session, file);
+    } catch (err) {
+      if (!(err instanceof MetricsError)) throw err;
+      process.stderr.write(`replay: the recording's task streams give no closed-loop metrics: ${err.message} [${err.code}]\n`);
+    }
+  }
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   try {
     const m = await runReplay({
-      recording: args.positionals[0],
-      stream: v.stream,
+      recording,
       to: v.to,
       from: v.from,
       speed,
@@ -388,7 +494,7 @@ export async function main(argv: string[]): Promise<number> {
       onProgress: v.quiet ? undefined : (p) =>
         process.stderr.write(`replay: ${p.elapsedS.toFixed(0)} s  sent ${p.sent}  received ${p.received}  p50 ${p.p50Ms.toFixed(3)} ms  p99 ${p.p99Ms.toFixed(3)} ms${Number.isNaN(p.r2) ? '' : `  R² ${p.r2.toFixed(3)}`}\n`),
     });
-    const report = writeReports(m, v.report);
+    const report = writeReports(m, v.report, recorded);
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     return 0;
   } finally {

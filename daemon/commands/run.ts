@@ -142,7 +142,8 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   try {
     for (const uri of cfg.outputs) sinks.push(await openSink(uri, ctx));
     if (cfg.record) {
-      setRecorder(await openRecorder(cfg.record, model.config, model.id));
+      // The id decodes go out under (a baseline's carries its name), so the file says which decoder ran.
+      setRecorder(await openRecorder(cfg.record, model.config, slot.modelId));
     }
     const source$ = await openSource(cfg.input, ctx);
     log.info('model loaded', {
@@ -220,7 +221,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
         countSwap: (kind) => { metrics.hotSwaps[kind]++; },
         recorder: () => recorder,
         setRecorder,
-        openRecorder: (path, m) => openRecorder(path, m.config, m.id),
+        openRecorder: (path, m) => openRecorder(path, m.config, slot.modelId),
       }, opts.log, [dashboardPlugin(feed, opts.log)]);
     }
     log.info('ready', { input: cfg.input, outputs: cfg.outputs, record: cfg.record ?? null, model_id: slot.modelId, decoder: cfg.decoder, gap_policy: cfg.gapPolicy, control: control?.url ?? null });
