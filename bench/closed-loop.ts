@@ -2,21 +2,26 @@
  * `npm run bench:closed-loop`: decoders judged in closed loop with the simulated user, every part a
  * real process on real sockets, in lockstep (deterministic for a seed, as fast as the daemon).
  *
- * For each seed (a simulated "subject"):
- *  1. an open-loop calibration block (`simulate-user --calibration-block`), then `calibrate` (the
- *     model file carries its Wiener and Kalman baselines);
+ * For each open-loop protocol (--intent aim,along: what the user intends while the calibration
+ * block's cursor moves by itself, closedloop/user/calibration-block.ts) and each seed (a simulated
+ * "subject"):
+ *  1. an open-loop calibration block (`simulate-user --calibration-block --intent P`), then
+ *     `calibrate` for a fixed number of epochs (the model file carries its Wiener and Kalman baselines);
  *  2. one closed-loop block of --trials centre-out-and-back trials per decoder (LangevinFlow,
  *     Wiener, Kalman): `simulate-user --mode lockstep` → `run --decoder D --record` → `task --clock
  *     bins`; the same user seed and session (so the same noise) and the same task seed for every decoder;
- *  3. one ReFIT round for LangevinFlow (`recalibrate` on its block) and a block with the new model.
- *     ReFIT-KF is run when `recalibrate` can refit a Kalman baseline; otherwise it is reported as skipped.
+ *  3. --refit-rounds (2) ReFIT rounds for LangevinFlow and ReFIT-KF rounds for Kalman, each
+ *     `recalibrate --apply` on the previous block into a daemon still running the model that drove
+ *     it (the control plane's swap, marked in the recording), then a block.
  *
- * Every block is recorded: the daemon's recording (`run --record`: spikes, decodes) and the task's
- * (`task --record`: cursor, target, markers) merged into one XDF, from which the block's metrics
- * are computed again (metricsFromRecording) and compared with the live task's.
+ * Every block is recorded: the daemon's recording (`run --record`: spikes, decodes, swap markers),
+ * the task's (`task --record`: cursor, target, markers) and the user's true intention
+ * (`simulate-user --intention-out`) merged into one XDF, from which the block's metrics are
+ * computed again (metricsFromRecording) and compared with the live task's, and ReFIT's intention
+ * estimate is scored against the truth (closedloop/refit/agreement.ts).
  * Writes bench/results/closed-loop.json and closed-loop.html; recordings stay in --dir.
  *
- *   node dist/bench/closed-loop.js [--seeds 1,2] [--trials 100] [--epochs 20 | --max-minutes M] [--dir D] [--reuse] [--quick]
+ *   node dist/bench/closed-loop.js [--intent aim,along] [--seeds 1,2,3] [--trials 100] [--epochs 20 | --max-minutes M] [--refit-rounds 2] [--dir D] [--reuse] [--quick]
  * --reuse keeps calibration blocks and models already in --dir (to rerun the closed-loop part);
  * --quick: one seed, 10 trials, 1 calibration epoch (a smoke run, not a measurement).
  */
@@ -27,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BlockMetrics, Summary } from '../closedloop/metrics/block.js';
 import { metricsFromRecording } from '../closedloop/metrics/recording.js';
+import { DAEMON_MARKERS_STREAM } from '../closedloop/streams.js';
 import { intentionAgreement, type IntentionAgreement } from '../closedloop/refit/agreement.js';
 import { estimateIntention } from '../closedloop/refit/intention.js';
 import { closedLoopFromXdf } from '../closedloop/refit/recording.js';
@@ -37,19 +43,24 @@ import { loadModel, META_METRICS } from '../model/model-file.js';
 import { table } from '../report/html.js';
 import { percentileSorted } from '../report/stats.js';
 import { readXdf } from '../streams/xdf/reader.js';
-import { writeXdf, type XdfStreamInput } from '../streams/xdf/writer.js';
+import { mergeXdfFiles } from '../streams/xdf/merge.js';
 
 const { values: argv } = parseArgs({
   options: {
     seeds: { type: 'string' }, trials: { type: 'string' }, 'max-minutes': { type: 'string' }, dir: { type: 'string' },
-    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' }, epochs: { type: 'string' },
+    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' }, epochs: { type: 'string' }, intent: { type: 'string' }, 'refit-rounds': { type: 'string' },
   },
 });
 const quick = argv.quick ?? false;
-const seeds = (argv.seeds ?? (quick ? '1' : '1,2')).split(',').map(Number);
+const seeds = (argv.seeds ?? (quick ? '1' : '1,2,3')).split(',').map(Number);
 const trials = Number(argv.trials ?? (quick ? 10 : 100));
 // A fixed number of epochs makes the models (and so every block) the same for a seed at any load;
 // --max-minutes instead bounds calibration by time, as a lab in a hurry would.
+type Intent = 'aim' | 'along';
+/** Open-loop calibration protocols (simulate-user --intent), each with its own calibration and blocks. */
+const protocols = (argv.intent ?? 'aim,along').split(',') as Intent[];
+for (const p of protocols) if (p !== 'aim' && p !== 'along') throw new Error(`--intent: aim and/or along, got ${p}`);
+const refitRounds = Number(argv['refit-rounds'] ?? 2);
 const epochs = argv.epochs !== undefined ? Number(argv.epochs) : argv['max-minutes'] !== undefined ? null : 20;
 const maxMinutes = argv['max-minutes'] !== undefined ? Number(argv['max-minutes']) : null;
 const channels = Number(argv.channels ?? 192);
@@ -67,7 +78,11 @@ async function cli(args: string[]): Promise<CliProcess> {
   return p;
 }
 
+interface SwapReport { kind: string; model_id: string; previous_model_id: string; after_seq: number; state: string; log: string[]; marker_after_seq: number | null }
+
 interface BlockResult {
+  /** How the user behaved in the open-loop calibration block (simulate-user --intent). */
+  protocol: Intent;
   seed: number;
   label: string;
   decoder: 'langevinflow' | 'wiener' | 'kalman';
@@ -80,6 +95,8 @@ interface BlockResult {
   summary: Summary;
   /** Median distance outside the target's edge (cm; < 0 inside) at these times after onset: where a slow final approach shows. */
   approach: { t_s: number[]; median_cm: (number | null)[] };
+  /** The live ReFIT swap before this block's first bin (`recalibrate --apply`), with the recording's marker. */
+  swap: SwapReport | null;
   /** ReFIT's intention estimate on this block against the user's true intention (closedloop/refit/agreement.ts). */
   intention_vs_truth: IntentionAgreement | null;
   /** Metrics recomputed from the merged recording agree with the live task's (trial outcomes and times to target). */
@@ -89,16 +106,27 @@ interface BlockResult {
   daemon: unknown;
 }
 
-async function runBlock(seed: number, label: string, decoder: BlockResult['decoder'], model: string): Promise<{ result: BlockResult; report: ReportBlock }> {
-  const name = `s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
+/** A ReFIT round applied live: `recalibrate --apply` on the daemon of the block, before its first bin. */
+interface LiveRefit { from: string; out: string }
+
+async function runBlock(protocol: Intent, seed: number, label: string, decoder: BlockResult['decoder'], model: string, refit?: LiveRefit): Promise<{ result: BlockResult; report: ReportBlock }> {
+  const name = `${protocol}-s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
   const sock = (k: string): string => `zmq+ipc://${join(dir, `${name}-${k}.sock`)}`;
   const daemonXdf = join(dir, `${name}-daemon.xdf`), taskXdf = join(dir, `${name}-task.xdf`), truthXdf = join(dir, `${name}-intention.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
   const procs: CliProcess[] = [];
   const l0 = load();
   const t0 = performance.now();
   try {
-    const run = await CliProcess.start(['run', '--model', model, '--decoder', decoder, '--input', sock('spikes'), '--output', sock('velocity'), '--record', daemonXdf, '--status-interval', '0']);
+    const run = await CliProcess.start(['run', '--model', model, '--decoder', decoder, '--input', sock('spikes'), '--output', sock('velocity'), '--record', daemonXdf, '--status-interval', '0',
+      ...(refit ? ['--control', '127.0.0.1:0', '--model-dir', dir] : [])]);
     procs.push(run);
+    let swap: SwapReport | null = null;
+    if (refit) {
+      // As a lab does between blocks: the daemon keeps running the old model, the refit is swapped in between two bins.
+      const control = String(run.logs.find((l) => l.msg === 'ready')?.control ?? '');
+      const rc = await cli(['recalibrate', refit.from, '--model', model, '--out', refit.out, '--apply', '--control', control, ...(decoder === 'kalman' ? ['--decoder', 'kalman'] : [])]);
+      swap = { ...(rc.lastJson<{ swapped: Omit<SwapReport, 'log' | 'marker_after_seq'> }>().swapped), log: rc.stderrText.split('\n').filter((l) => l.trim()).slice(-4), marker_after_seq: null };
+    }
     const task = await CliProcess.start(['task', '--from', sock('velocity'), '--publish', sock('task'), '--no-lsl', '--clock', 'bins', '--trials', String(trials),
       '--stall-bins', '500', '--seed', String(seed), '--label', label, '--record', taskXdf, '--out', taskJson], { ready: 'task ready' });
     procs.push(task);
@@ -111,8 +139,8 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
     await user.stop('SIGINT');
     await run.stop('SIGINT');
     const live = JSON.parse(readFileSync(taskJson, 'utf8')) as { decodes: number; block: Summary; trials: BlockMetrics['trials']; trajectories: TrialRecord[] };
-    const merged = mergeRecording(daemonXdf, taskXdf, truthXdf);
-    writeFileSync(recording, merged);
+    writeFileSync(recording, mergeXdfFiles([daemonXdf, taskXdf, truthXdf]));
+    if (swap) swap.marker_after_seq = swapMarker(recording, decoder);
     const truth = intentionTruth(recording);
     const replay = metricsFromRecording(readXdf(recording), label);
     const agrees = replay.metrics.trials.length === live.trials.length && replay.metrics.trials.every((t, i) => t.outcome === live.trials[i].outcome &&
@@ -121,26 +149,25 @@ async function runBlock(seed: number, label: string, decoder: BlockResult['decod
     try { userSummary = user.lastJson(); } catch { /* printed nothing parseable */ }
     daemonSummary = run.summary() ?? null;
     const bins = live.decodes;
-    log(`seed ${seed} ${label}: ${live.block.successes}/${live.block.trials} successes, time to target mean ${fmt(live.block.stats.timeToTarget.mean)} s, ${bins} bins in ${wall.toFixed(1)} s (load ${load()[0]})`);
+    log(`${protocol} seed ${seed} ${label}: ${live.block.successes}/${live.block.trials} successes, time to target mean ${fmt(live.block.stats.timeToTarget.mean)} s, ${bins} bins in ${wall.toFixed(1)} s (load ${load()[0]})`);
     return {
       result: {
-        seed, label, decoder, model, recording, wall_s: round(wall, 2), bins, bins_per_s: Math.round(bins / wall), loadavg: { start: l0, end: load() },
-        summary: live.block, intention_vs_truth: truth, approach: approachProfile(live.trajectories), replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
+        protocol, seed, label, decoder, model, recording, wall_s: round(wall, 2), bins, bins_per_s: Math.round(bins / wall), loadavg: { start: l0, end: load() },
+        summary: live.block, swap, intention_vs_truth: truth, approach: approachProfile(live.trajectories), replay_agrees: agrees, replay_notes: replay.notes, user: userSummary, daemon: daemonSummary,
       },
-      report: { metrics: { ...replay.metrics, label: `seed ${seed} · ${label}` }, records: replay.records },
+      report: { metrics: { ...replay.metrics, label: `${protocol} · seed ${seed} · ${label}` }, records: replay.records },
     };
   } finally {
     for (const p of procs.reverse()) await p.stop('SIGINT').catch(() => p.kill());
   }
 }
 
-/** The daemon's recording (spikes, decodes) and the task's (cursor, target, markers) as one XDF, as a lab's recorder would leave the block. */
-function mergeRecording(...files: string[]): Uint8Array {
-  const streams: XdfStreamInput[] = [];
-  for (const f of files) {
-    for (const s of readXdf(f).streams) streams.push({ id: streams.length + 1, info: s.info, timeStamps: s.timeStamps, data: s.data as XdfStreamInput['data'], clockOffsets: s.clockOffsets });
-  }
-  return writeXdf(streams);
+/** The swap as the daemon recorded it: the marker's after_seq (null: no marker). */
+function swapMarker(recording: string, decoder: BlockResult['decoder']): number | null {
+  const markers = readXdf(recording).streams.find((s) => s.info.name === DAEMON_MARKERS_STREAM.name);
+  const want = decoder === 'kalman' ? 'model_swapped' : 'readout_swapped';
+  const m = ((markers?.data ?? []) as string[][]).map((r) => JSON.parse(r[0]) as { event?: string; after_seq?: number }).find((e) => e.event === want);
+  return m?.after_seq ?? null;
 }
 
 /** ReFIT's estimate against the truth the simulated user wrote, from the block's merged recording. */
@@ -191,55 +218,59 @@ async function main(): Promise<void> {
   const blocks: BlockResult[] = [];
   const reports: ReportBlock[] = [];
   const calibrations: Record<string, unknown>[] = [];
-  const skipped: string[] = [];
-  for (const seed of seeds) {
-    const cal = join(dir, `s${seed}-calibration.xdf`), model = join(dir, `s${seed}-model.safetensors`);
+  for (const protocol of protocols) for (const seed of seeds) {
+    const cal = join(dir, `${protocol}-s${seed}-calibration.xdf`), model = join(dir, `${protocol}-s${seed}-model.safetensors`);
     const tc = performance.now();
-    if (!(argv.reuse && existsSync(cal))) await cli(['simulate-user', '--calibration-block', '--seed', String(seed), '--channels', String(channels), '--out', cal]);
-    let calib: Record<string, unknown> = { seed, recording: cal, model, reused: true };
+    if (!(argv.reuse && existsSync(cal))) await cli(['simulate-user', '--calibration-block', '--intent', protocol, '--seed', String(seed), '--channels', String(channels), '--out', cal]);
+    let calib: Record<string, unknown> = { protocol, seed, recording: cal, model, reused: true };
     if (!(argv.reuse && existsSync(model))) {
       const lc = load();
       const c0 = performance.now();
-      const p = await cli(['calibrate', cal, '--out', model, '--quiet', '--report', join(dir, `s${seed}-calibration.html`),
+      const p = await cli(['calibrate', cal, '--out', model, '--quiet', '--report', join(dir, `${protocol}-s${seed}-calibration.html`),
         ...(quick ? ['--epochs', '1'] : epochs !== null ? ['--epochs', String(epochs)] : ['--max-minutes', String(maxMinutes)])]);
-      calib = { seed, recording: cal, model, reused: false, seconds: round((performance.now() - c0) / 1000, 1), loadavg: { start: lc, end: load() }, log: p.stderrText.split('\n').filter((l) => /R²|bits|stopped|readout|wiener|kalman/i.test(l)) };
+      calib = { protocol, seed, recording: cal, model, reused: false, seconds: round((performance.now() - c0) / 1000, 1), loadavg: { start: lc, end: load() }, log: p.stderrText.split('\n').filter((l) => /R²|bits|stopped|readout|wiener|kalman/i.test(l)) };
     }
     calibrations.push({ ...calib, held_out: heldOutMetrics(model) });
-    log(`seed ${seed}: calibration ready (${((performance.now() - tc) / 1000).toFixed(0)} s)`);
-    const lf = await runBlock(seed, 'langevinflow', 'langevinflow', model);
-    for (const r of [lf, await runBlock(seed, 'wiener', 'wiener', model), await runBlock(seed, 'kalman', 'kalman', model)]) { blocks.push(r.result); reports.push(r.report); }
-    // ReFIT: the readout refit on LangevinFlow's own block, then a block with it.
-    const refitModel = join(dir, `s${seed}-model-refit.safetensors`);
-    const rc = await cli(['recalibrate', lf.result.recording, '--model', model, '--out', refitModel]);
-    calibrations.push({ seed, refit: refitModel, from: lf.result.recording, log: rc.stderrText.split('\n').filter((l) => l.trim()).slice(-4) });
-    const refit = await runBlock(seed, 'langevinflow+refit', 'langevinflow', refitModel);
-    blocks.push(refit.result); reports.push(refit.report);
-    const kalmanRefit = await cli(['recalibrate', '--help']).then((p) => /--decoder/.test(p.stdout + p.stderrText));
-    if (kalmanRefit) {
-      const kblock = blocks.find((b) => b.seed === seed && b.label === 'kalman')!;
-      const kModel = join(dir, `s${seed}-model-refit-kf.safetensors`);
-      await cli(['recalibrate', kblock.recording, '--model', model, '--decoder', 'kalman', '--out', kModel]);
-      const k = await runBlock(seed, 'kalman+refit', 'kalman', kModel);
-      blocks.push(k.result); reports.push(k.report);
-    } else if (!skipped.includes('kalman+refit')) skipped.push('kalman+refit');
+    log(`${protocol} seed ${seed}: calibration ready (${((performance.now() - tc) / 1000).toFixed(0)} s)`);
+    const first: Record<string, BlockResult> = {};
+    for (const d of ['langevinflow', 'wiener', 'kalman'] as const) {
+      const r = await runBlock(protocol, seed, d, d, model);
+      blocks.push(r.result); reports.push(r.report);
+      first[d] = r.result;
+    }
+    // ReFIT rounds, as a lab runs them between blocks: the readout refit on LangevinFlow's own
+    // block (ReFIT-KF on Kalman's) is swapped into a daemon still running the model that drove
+    // that block, then a block with it; the second round refits on the first round's block.
+    for (const d of ['langevinflow', 'kalman'] as const) {
+      let from = first[d], current = model;
+      for (let round = 1; round <= refitRounds; round++) {
+        const out = join(dir, `${protocol}-s${seed}-model-refit${d === 'kalman' ? '-kf' : ''}${round > 1 ? `-${round}` : ''}.safetensors`);
+        const label = `${d}+refit${round > 1 ? round : ''}`;
+        const r = await runBlock(protocol, seed, label, d, current, { from: from.recording, out });
+        blocks.push(r.result); reports.push(r.report);
+        from = r.result;
+        current = out;
+      }
+    }
   }
-  const mustReach = evaluate(blocks);
+  const mustReach = Object.fromEntries(protocols.map((p) => [p, evaluate(blocks.filter((b) => b.protocol === p))]));
   const out = {
     bench: 'closed-loop', date: started, quick, node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length,
     loadavg_start: l0, loadavg_end: load(), seeds, trials_per_block: trials, channels, calibration: epochs !== null ? { epochs: quick ? 1 : epochs } : { max_minutes: maxMinutes }, dir,
     task: 'centre-out-and-back, 8 targets at 10 cm, radius 1.5 cm, hold 500 ms, timeout 5 s, ITI 300 ms (the task\'s defaults); lockstep, task clock = bins',
-    user: 'simulate-user defaults (200 ms visual delay, 192 channels, 20 ms bins); session 0 calibrates, session 1 for every closed-loop block',
-    skipped: skipped.map((s) => s === 'kalman+refit' ? 'kalman+refit: `langevind recalibrate` refits only the LangevinFlow readout (no --decoder kalman yet)' : s),
+    user: 'simulate-user defaults (200 ms visual delay, 192 channels, 20 ms bins); session 0 calibrates (--intent per protocol), session 1 for every closed-loop block',
+    protocols,
+    refit_rounds: refitRounds,
     must_reach: mustReach, calibrations, blocks,
   };
   const root = fileURLToPath(new URL('../../', import.meta.url));
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   const name = quick ? 'closed-loop-quick' : 'closed-loop';
   writeFileSync(join(root, `bench/results/${name}.json`), JSON.stringify(out, null, 1) + '\n');
-  const lead = [{ heading: 'Must reach', html: table(mustReach.map((m) => [m.what, `${m.met ? 'met' : 'NOT met'}: ${m.detail}`])) }];
+  const lead = protocols.map((p) => ({ heading: `Must reach: calibration with --intent ${p}`, html: table(mustReach[p].map((m) => [m.what, `${m.met ? 'met' : 'NOT met'}: ${m.detail}`])) }));
   writeFileSync(join(root, `bench/results/${name}.html`), metricsReportHtml('Closed-loop benchmark (simulated user, lockstep)', reports, { lead, halfWidth: WORKSPACE_HALF_WIDTH }));
   log(`wrote bench/results/${name}.json and .html`);
-  for (const m of mustReach) log(`${m.met ? 'MET    ' : 'NOT MET'} ${m.what}: ${m.detail}`);
+  for (const p of protocols) for (const m of mustReach[p]) log(`[${p}] ${m.met ? 'MET    ' : 'NOT MET'} ${m.what}: ${m.detail}`);
 }
 
 interface MustReach { what: string; met: boolean; detail: string }
@@ -269,7 +300,7 @@ function evaluate(blocks: BlockResult[]): MustReach[] {
   res.push({
     what: 'one ReFIT round improves LangevinFlow\'s time to target by ≥ 10 %',
     met: tlf !== null && tr !== null && tr <= 0.9 * tlf,
-    detail: `before ${fmt(tlf)} s, after ${fmt(tr)} s (${tlf !== null && tr !== null ? `${fmt(100 * (1 - tr / tlf), 1)} % faster` : '—'}); success ${fmt(sr('langevinflow'))} → ${fmt(sr('langevinflow+refit'))}; ${perSeed((s) => `${fmt(one(s, 'langevinflow')?.summary.stats.timeToTarget.mean ?? null, 2)} → ${fmt(one(s, 'langevinflow+refit')?.summary.stats.timeToTarget.mean ?? null, 2)} s`)}; ReFIT-KF: Kalman success ${fmt(sr('kalman'))} → ${fmt(sr('kalman+refit'))}`,
+    detail: `before ${fmt(tlf)} s, after ${fmt(tr)} s (${tlf !== null && tr !== null ? `${fmt(100 * (1 - tr / tlf), 1)} % faster` : '—'}); success ${fmt(sr('langevinflow'))} → ${fmt(sr('langevinflow+refit'))}; ${perSeed((s) => `${fmt(one(s, 'langevinflow')?.summary.stats.timeToTarget.mean ?? null, 2)} → ${fmt(one(s, 'langevinflow+refit')?.summary.stats.timeToTarget.mean ?? null, 2)} s`)}; a second round: ${fmt(tt('langevinflow+refit2'))} s, success ${fmt(sr('langevinflow+refit2'))}; ReFIT's speed ÷ the true intended speed on LF's block ${fmt(mean(by('langevinflow').map((b) => b.intention_vs_truth?.reach.speedRatio ?? null)), 2)}, the user's speed while labelled 0 on the target ${fmt(mean(by('langevinflow').map((b) => b.intention_vs_truth?.onTarget.trueSpeed ?? null)), 1)} cm/s; ReFIT-KF: Kalman success ${fmt(sr('kalman'))} → ${fmt(sr('kalman+refit'))} → ${fmt(sr('kalman+refit2'))}, time ${fmt(tt('kalman'))} → ${fmt(tt('kalman+refit'))} → ${fmt(tt('kalman+refit2'))} s`,
   });
   const walls = blocks.map((b) => b.wall_s * (100 / Math.max(1, b.summary.trials)));
   const worst = walls.length ? Math.max(...walls) : null;

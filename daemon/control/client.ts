@@ -2,6 +2,7 @@
  * A small client of the control API for the CLI (`langevind status | reload | reset`): one
  * request, JSON back, the API's error code and message turned into a ControlClientError.
  */
+import { request as httpRequest } from 'node:http';
 import { DEFAULT_CONTROL } from './address.js';
 import { readTokenFile } from './token.js';
 
@@ -29,21 +30,40 @@ export function controlBaseUrl(url?: string): string {
   }
 }
 
+/**
+ * One request on a connection of its own (agent: false). A CLI sends one or two requests, and
+ * the second may come long after the first (`recalibrate --apply` fits in between): a kept-alive
+ * socket the server has closed meanwhile would fail the POST with "other side closed".
+ */
+function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export async function controlRequest<T>(o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const base = controlBaseUrl(o.url);
   const headers: Record<string, string> = {};
   const tokenFile = o.tokenFile ?? process.env.LANGEVIND_CONTROL_TOKEN_FILE;
   if (tokenFile) headers.authorization = `Bearer ${readTokenFile(tokenFile)}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  let res: { status: number; text: string };
   try {
-    res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs ?? 60_000) });
+    res = await send(new URL(base + path), method, headers, payload, o.timeoutMs ?? 60_000);
   } catch (err) {
-    const c = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
-    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
+    const cause = (err as { code?: string }).code ?? (err as Error).message;
     throw new ControlClientError('ECONTROLCONNECT', `cannot reach the daemon's control API at ${base} (${cause}); is langevind run running with --control?`);
   }
-  const text = await res.text();
+  const text = res.text;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

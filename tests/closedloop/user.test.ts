@@ -175,8 +175,32 @@ describe('open-loop calibration block', () => {
     assert.notDeepEqual(a, c);
   });
 
-  test('the calibration loader takes it as it is, and a Wiener filter fitted on it decodes held-out velocity with R² > 0.5', () => {
-    const block = calibrationBlock({ seed: 11, trials: 24 });
+  test('the aiming user (the default) wants the target while the cursor still waits, and its intention outlasts the reach; the anticipating one intends the cursor\'s velocity', () => {
+    const speeds = (intent: 'aim' | 'along'): { waiting: number; stopped: number; along: number } => {
+      const b = calibrationBlock({ seed: 11, trials: 16, channels: 8, intent });
+      const v = b.session.velocity, u = b.intended, g = b.target;
+      let w = 0, nw = 0, st = 0, ns = 0, err = 0, n = 0;
+      for (let t = 0; t < b.session.timestamps.length; t++) {
+        const iu = Math.hypot(u[2 * t], u[2 * t + 1]), cv = Math.hypot(v[2 * t], v[2 * t + 1]);
+        const shown = Number.isFinite(g[3 * t]);
+        const onTarget = shown && Math.hypot(b.session.position![2 * t] - g[3 * t], b.session.position![2 * t + 1] - g[3 * t + 1]) < 1e-6;
+        if (shown && cv === 0 && !onTarget) { w += iu; nw++; } // the reaction time: a target is up, the cursor has not moved yet
+        if (onTarget) { st += iu > 6 ? 1 : 0; ns++; } // the cursor has arrived and holds: is the user still pushing?
+        err += Math.hypot(u[2 * t] - v[2 * t], u[2 * t + 1] - v[2 * t + 1]); n++;
+      }
+      return { waiting: w / nw, stopped: st / ns, along: err / n };
+    };
+    const aim = speeds('aim'), along = speeds('along');
+    assert.ok(aim.waiting > 10, `aiming: ${aim.waiting.toFixed(1)} cm/s intended before the cursor moves`);
+    assert.ok(along.waiting < 4, `anticipating: ${along.waiting.toFixed(1)} cm/s (motor noise only) before the cursor moves`);
+    assert.ok(aim.stopped > 0.05 && aim.stopped > 4 * along.stopped, `bins on the target with the user still pushing (> 6 cm/s): aiming ${aim.stopped.toFixed(3)} (the arrival is seen late), anticipating ${along.stopped.toFixed(3)}`);
+    assert.ok(along.along < 3, `anticipating: mean |intention − cursor velocity| ${along.along.toFixed(2)} cm/s, the motor noise`);
+    assert.ok(aim.along > 2 * along.along, `aiming: mean |intention − cursor velocity| ${aim.along.toFixed(2)} cm/s`);
+    assert.throws(() => calibrationBlock({ seed: 1, trials: 1, intent: 'chase' as 'aim' }), /intent must be one of aim, along/);
+  });
+
+  test('the calibration loader takes it as it is, and a Wiener filter fitted on the anticipating user\'s block decodes held-out velocity with R² > 0.5', () => {
+    const block = calibrationBlock({ seed: 11, trials: 24, intent: 'along' });
     const file = readXdf(calibrationBlockXdf(block), { syncClocks: true });
     for (const want of Object.values(TASK_STREAMS)) assert.ok(file.streams.some((s) => s.info.type === want.type && s.info.name === want.name), `stream ${want.name}`);
     const markers = file.streams.find((s) => s.info.type === 'Markers')!.data as string[][];
