@@ -43,7 +43,7 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
   });
@@ -60,7 +60,7 @@ export async function controlRequest<T>(o: ClientOptions, method: 'GET' | 'POST'
   try {
     res = await send(new URL(base + path), method, headers, payload, o.timeoutMs ?? 60_000);
   } catch (err) {
-    const cause = (err as { code?: string }).code ?? (err as Error).message;
+    const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new ControlClientError('ECONTROLCONNECT', `cannot reach the daemon's control API at ${base} (${cause}); is langevind run running with --control?`);
   }
   const text = res.text;

@@ -19,7 +19,7 @@ export interface ProcessBlockOptions {
   name: string;
   trials: number;
   decoder?: 'langevinflow' | 'wiener' | 'kalman';
-  /** Write `<name>-daemon.xdf` (run --record) and `<name>-task.xdf` (task --record). */
+  /** Write `<name>-daemon.xdf` (run --record), `<name>-task.xdf` (task --record) and `<name>-intention.xdf` (simulate-user --intention-out). */
   record?: boolean;
   seed?: number;
 }
@@ -40,12 +40,13 @@ export interface ProcessBlock {
   summary: { decodes: number; block: Summary };
   daemonXdf: string;
   taskXdf: string;
+  intentionXdf: string;
 }
 
 export async function processBlock(o: ProcessBlockOptions): Promise<ProcessBlock> {
   const sock = (k: string): string => `zmq+ipc://${join(o.dir, `${o.name}-${k}.sock`)}`;
   const outPath = join(o.dir, `${o.name}.json`);
-  const daemonXdf = join(o.dir, `${o.name}-daemon.xdf`), taskXdf = join(o.dir, `${o.name}-task.xdf`);
+  const daemonXdf = join(o.dir, `${o.name}-daemon.xdf`), taskXdf = join(o.dir, `${o.name}-task.xdf`), intentionXdf = join(o.dir, `${o.name}-intention.xdf`);
   const seed = String(o.seed ?? 1);
   const procs: CliProcess[] = [];
   try {
@@ -55,13 +56,14 @@ export async function processBlock(o: ProcessBlockOptions): Promise<ProcessBlock
       '--timeout-ms', '2000', '--radius', '2.5', '--hold-ms', '200', '--iti-ms', '100', '--stall-bins', '500', '--seed', seed, '--out', outPath,
       ...(o.record ? ['--record', taskXdf] : [])], { ready: 'task ready' });
     procs.push(task);
-    procs.push(await CliProcess.start(['simulate-user', '--mode', 'lockstep', '--to', sock('spikes'), '--task', sock('task'), '--channels', '48', '--seed', seed, '--bins', '100000'],
+    procs.push(await CliProcess.start(['simulate-user', '--mode', 'lockstep', '--to', sock('spikes'), '--task', sock('task'), '--channels', '48', '--seed', seed, '--bins', '100000',
+      ...(o.record ? ['--intention-out', intentionXdf] : [])],
       { ready: 'simulated user ready' }));
     const { code } = await task.exited;
     assert.equal(code, 0, task.stderrText.slice(-2000));
     const summary = task.lastJson<ProcessBlock['summary']>();
     assert.equal(summary.block.trials, o.trials);
-    return { out: JSON.parse(readFileSync(outPath, 'utf8')) as TaskOut, summary, daemonXdf, taskXdf };
+    return { out: JSON.parse(readFileSync(outPath, 'utf8')) as TaskOut, summary, daemonXdf, taskXdf, intentionXdf };
   } finally {
     // The daemon last, so that its recording holds every decode the task saw.
     for (const p of procs.reverse()) await p.stop('SIGINT').catch(() => p.kill());

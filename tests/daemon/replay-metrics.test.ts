@@ -17,6 +17,9 @@ import { CLI_PATH, CliProcess } from '../../harness/process.js';
 import { readXdf } from '../../streams/xdf/reader.js';
 import { mergeXdfFiles, streamInputs } from '../../streams/xdf/merge.js';
 import { writeXdf } from '../../streams/xdf/writer.js';
+import { intentionAgreement } from '../../closedloop/refit/agreement.js';
+import { estimateIntention } from '../../closedloop/refit/intention.js';
+import { closedLoopFromXdf } from '../../closedloop/refit/recording.js';
 import { DEFAULT_MODEL, processBlock, type ProcessBlock } from '../closedloop/process-block.js';
 import { tempDir } from '../support/net.js';
 
@@ -31,6 +34,26 @@ before(async () => {
   lf = await processBlock({ dir: tmp.dir, name: 'lf', trials: TRIALS, record: true });
   wi = await processBlock({ dir: tmp.dir, name: 'wi', trials: TRIALS, record: true, decoder: 'wiener' });
 }, { timeout: 120_000 });
+
+test('the simulated user\'s true intention (simulate-user --intention-out) has a sample stamped as each spike bin, and scores ReFIT\'s estimate of the block', () => {
+  const file = readXdf(mergeXdfFiles([lf.daemonXdf, lf.taskXdf, lf.intentionXdf]), { syncClocks: true });
+  const truth = file.streams.find((s) => s.info.type === 'GroundTruthIntention');
+  assert.ok(truth, 'the intention stream is there');
+  assert.deepEqual([truth.info.channelCount, truth.info.channelFormat], [2, 'float32']);
+  const spikes = file.streams.find((s) => s.info.type === 'SpikeCounts')!;
+  // The user stops after the task ends, so it may have sent bins the daemon recorded after the last trial, never fewer.
+  assert.ok(truth.timeStamps.length >= spikes.timeStamps.length, `${truth.timeStamps.length} intentions, ${spikes.timeStamps.length} spike bins`);
+  const at = new Set(truth.timeStamps);
+  assert.ok(Array.from(spikes.timeStamps).every((t) => at.has(t)), 'every recorded bin has its intention, stamped alike');
+  const b = closedLoopFromXdf(file);
+  const { intention, valid } = estimateIntention(b.decoded, b.cursor, b.target, b.phase);
+  const a = intentionAgreement(intention, valid, b.phase, b.cursor, b.target, b.timestamps, truth.timeStamps, truth.data as Float32Array, b.binMs / 1000);
+  assert.equal(a.matched, valid.filter(Boolean).length, 'every relabelled bin is matched to its truth');
+  assert.ok(a.reach.bins > 50 && a.onTarget.bins > 10, `reach ${a.reach.bins}, on target ${a.onTarget.bins} bins`);
+  // Re-aimed at the target, the estimate points where the user wanted (the user aims at it, up to motor noise).
+  assert.ok(a.reach.angleDeg! < 30, `estimate vs truth: ${a.reach.angleDeg}° apart while reaching`);
+  assert.ok(a.reach.trueSpeed! > 5, `the user wanted ${a.reach.trueSpeed} cm/s while reaching`);
+});
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI_PATH, 'replay', ...args], { encoding: 'utf8', timeout: 60_000 });
