@@ -115,7 +115,7 @@ async function runBlock(protocol: Intent, seed: number, label: string, decoder: 
   const daemonXdf = join(dir, `${name}-daemon.xdf`), taskXdf = join(dir, `${name}-task.xdf`), truthXdf = join(dir, `${name}-intention.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
   const procs: CliProcess[] = [];
   const l0 = load();
-  const t0 = performance.now();
+  let t0 = performance.now();
   try {
     const run = await CliProcess.start(['run', '--model', model, '--decoder', decoder, '--input', sock('spikes'), '--output', sock('velocity'), '--record', daemonXdf, '--status-interval', '0',
       ...(refit ? ['--control', '127.0.0.1:0', '--model-dir', dir] : [])]);
@@ -126,6 +126,7 @@ async function runBlock(protocol: Intent, seed: number, label: string, decoder: 
       const control = String(run.logs.find((l) => l.msg === 'ready')?.control ?? '');
       const rc = await cli(['recalibrate', refit.from, '--model', model, '--out', refit.out, '--apply', '--control', control, ...(decoder === 'kalman' ? ['--decoder', 'kalman'] : [])]);
       swap = { ...(rc.lastJson<{ swapped: Omit<SwapReport, 'log' | 'marker_after_seq'> }>().swapped), log: rc.stderrText.split('\n').filter((l) => l.trim()).slice(-4), marker_after_seq: null };
+      t0 = performance.now(); // the block's wall time is the block's, not the refit's
     }
     const task = await CliProcess.start(['task', '--from', sock('velocity'), '--publish', sock('task'), '--no-lsl', '--clock', 'bins', '--trials', String(trials),
       '--stall-bins', '500', '--seed', String(seed), '--label', label, '--record', taskXdf, '--out', taskJson], { ready: 'task ready' });

@@ -6,6 +6,7 @@
 import type { Baselines as StoredBaselines } from '../model/baselines.js';
 import type { LangevinModel } from '../model/model-file.js';
 import { OnlineFilter } from '../model/filter.js';
+import type { KalmanState } from '../model/baselines.js';
 import { fitKalman, kalmanToStored, runKalman } from './kalman.js';
 import { applyAffine, hcat, lagged, mat, mean, r2, ridgeCv, selectRows, type Mat } from './linear.js';
 
@@ -102,7 +103,7 @@ export function evaluateModel(model: LangevinModel, test: { counts: Mat; velocit
 export interface Split { counts: Mat; velocity: Mat; position: Mat | null; labelled: boolean[] }
 
 /** Wiener (lags and alpha by CV on the training part) and Kalman baselines. */
-export function baselines(train: Split, test: Split, positionLabels: string[], velocityLabels: string[], log?: (s: string) => void): Baselines {
+export function baselines(train: Split, test: Split, positionLabels: string[], velocityLabels: string[], log?: (s: string) => void, kalmanState: KalmanState = 'velocity'): Baselines {
   let best: { lags: number; cv: ReturnType<typeof ridgeCv> } | null = null;
   for (const lags of [1, 3, 5]) {
     const cv = ridgeCv(lagged(train.counts, lags), train.velocity, { valid: train.labelled });
@@ -112,16 +113,17 @@ export function baselines(train: Split, test: Split, positionLabels: string[], v
   const wienerPred = applyAffine(best!.cv.fit, lagged(test.counts, best!.lags));
   const wiener = { ...r2Labelled(test.velocity, wienerPred, test.labelled), lags: best!.lags, alpha: best!.cv.alpha, cvR2: best!.cv.cvR2 };
 
-  // Kalman: state [position…, velocity…, 1] when positions were recorded, else [velocity…, 1].
-  const kinTrain = train.position ? hcat([train.position, train.velocity]) : train.velocity;
+  // Kalman: [position…, velocity…, 1] only when asked for and positions were recorded.
+  const position = kalmanState === 'position-velocity' ? train.position : null;
+  const kinTrain = position ? hcat([position, train.velocity]) : train.velocity;
   const km = fitKalman(kinTrain, train.counts, train.labelled);
   const states = runKalman(km, test.counts);
   const K = test.velocity.cols;
-  const off = train.position ? train.position.cols : 0;
+  const off = position ? position.cols : 0;
   const kp = new Float32Array(test.counts.rows * K);
   for (let t = 0; t < test.counts.rows; t++) for (let k = 0; k < K; k++) kp[t * K + k] = states.data[t * states.cols + off + k];
   const kalmanPred = mat(kp, test.counts.rows, K);
-  const kalman = { ...r2Labelled(test.velocity, kalmanPred, test.labelled), state: [...(train.position ? positionLabels : []), ...velocityLabels] };
+  const kalman = { ...r2Labelled(test.velocity, kalmanPred, test.labelled), state: [...(position ? positionLabels : []), ...velocityLabels] };
   const stored: StoredBaselines = {
     wiener: { lags: best!.lags, weight: best!.cv.fit.weight, bias: best!.cv.fit.bias, alpha: best!.cv.alpha, cvR2: best!.cv.cvR2 },
     kalman: kalmanToStored(km, kalman.state, off),

@@ -11,6 +11,7 @@ import { useBackend, type BackendName } from './backend.js';
 import { loadCheckpoint, saveCheckpoint, type DataFingerprint } from './checkpoint.js';
 import { loadDataset, type Dataset } from './dataset.js';
 import { CalibrationError } from './errors.js';
+import type { KalmanState } from '../model/baselines.js';
 import { baselines, evaluateModel, type R2Result } from './evaluate.js';
 import { rowSlice, type Mat } from './linear.js';
 import { ProgressBar } from './progress.js';
@@ -40,6 +41,8 @@ export interface CalibrateOptions {
   binMs?: number;
   /** Held-out fraction at the end (default 0.2). */
   heldOut?: number;
+  /** The Kalman baseline's state (default 'velocity'; calibration/evaluate.ts). */
+  kalmanState?: KalmanState;
   size?: ModelSize;
   train?: Partial<TrainConfig>;
   backend?: BackendName;
@@ -222,7 +225,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   for (let t = 0; t < nTrain; t++) for (let i = 0; i < ds.counts.cols; i++) meanRates[i] += ds.counts.data[t * ds.counts.cols + i] / nTrain;
   const provisional = makeModel(finalCfg, { ...weights, 'velocity.weight': fit.weight, 'velocity.bias': fit.bias });
   const ours = evaluateModel(provisional, test, meanRates);
-  const base = baselines({ counts: trainCounts, velocity: trainVel, position: sliceMat(ds.position, 0, nTrain), labelled: trainLab }, test, ds.positionLabels, ds.velocityLabels, log);
+  const base = baselines({ counts: trainCounts, velocity: trainVel, position: sliceMat(ds.position, 0, nTrain), labelled: trainLab }, test, ds.positionLabels, ds.velocityLabels, log, o.kalmanState);
   const tEval = performance.now() / 1000;
 
   const metrics: CalibrationMetrics = {
@@ -271,6 +274,8 @@ export interface RefitBaselinesOptions {
   behaviour?: string;
   velocityChannels?: string;
   binMs?: number;
+  /** The Kalman baseline's state (default 'velocity'). */
+  kalmanState?: KalmanState;
   /** The command line, recorded in the provenance. */
   command?: string;
   log?: (line: string) => void;
@@ -303,7 +308,7 @@ export async function refitBaselines(o: RefitBaselinesOptions): Promise<{ model:
   const nTrain = prov.held_out_from_bin ?? Math.floor(n * 0.8);
   const test = { counts: rowSlice(ds.counts, nTrain, n), velocity: rowSlice(ds.velocity, nTrain, n), position: sliceMat(ds.position, nTrain, n), labelled: ds.labelled.slice(nTrain) };
   const train = { counts: rowSlice(ds.counts, 0, nTrain), velocity: rowSlice(ds.velocity, 0, nTrain), position: sliceMat(ds.position, 0, nTrain), labelled: ds.labelled.slice(0, nTrain) };
-  const base = baselines(train, test, ds.positionLabels, ds.velocityLabels, log);
+  const base = baselines(train, test, ds.positionLabels, ds.velocityLabels, log, o.kalmanState);
   const metadata = { ...m.metadata };
   if (metadata[META_PROVENANCE] !== undefined)
     metadata[META_PROVENANCE] = JSON.stringify({ ...prov, baselines_refit: { date: new Date().toISOString(), data: o.recording, held_out_from_bin: nTrain, command: o.command ?? null } });

@@ -19,6 +19,20 @@
 import type { ModelConfig } from './config.js';
 import { ModelFileError } from './errors.js';
 
+/**
+ * What the Kalman baseline's state holds:
+ *  - 'velocity' (default): [velocity…, 1], the velocity Kalman filter of human cursor control
+ *    (Kim et al. 2008). In closed loop with the simulated user it acquired 100/100 targets where
+ *    the position-velocity filter below, calibrated on the same bins, acquired 29–61/100: nothing
+ *    ties that filter's position estimate to the cursor (Gilja et al.'s ReFIT-KF sets it to the
+ *    cursor; a decoder that only sends velocity cannot), so the counts it attributes to position
+ *    pull its velocity off once the two drift apart.
+ *  - 'position-velocity': [position…, velocity…, 1] (Wu et al. 2003), when positions were recorded.
+ */
+export type KalmanState = 'velocity' | 'position-velocity';
+export const KALMAN_STATES: readonly KalmanState[] = ['velocity', 'position-velocity'];
+
+
 export const META_BASELINES = 'langevind.baselines';
 export const BASELINE_PREFIX = 'baseline.';
 

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../usage.js';
+import { KALMAN_STATES, type KalmanState } from '../../model/baselines.js';
 
 const HELP = `usage: langevind calibrate RECORDING.xdf --out MODEL.safetensors [options]
 
@@ -27,6 +28,10 @@ Baselines
   --baselines-only --model M  fit only the Wiener and Kalman filters of model M on RECORDING (the
                               one M was calibrated on, same split) and write M with them to --out;
                               M's LangevinFlow weights are kept as they are
+  --kalman-state velocity|position-velocity
+                              the Kalman filter's state (default velocity: the velocity Kalman
+                              filter, Kim et al. 2008; position-velocity: Wu et al. 2003, when the
+                              behaviour stream has pos_* channels)
 Output
   --report FILE.html          HTML report with plots
   --quiet                     no progress bar
@@ -59,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
         batch: { type: 'string' }, 'seq-len': { type: 'string' }, lr: { type: 'string' }, 'keep-prob': { type: 'string' }, dropout: { type: 'string' },
         'beta-max': { type: 'string' }, patience: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'string' },
         report: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        'baselines-only': { type: 'boolean' }, model: { type: 'string' },
+        'baselines-only': { type: 'boolean' }, model: { type: 'string' }, 'kalman-state': { type: 'string' },
       },
     });
   } catch (e) {
@@ -74,12 +79,14 @@ export async function main(argv: string[]): Promise<number> {
   if (!v.out) throw usageError('--out MODEL.safetensors is required');
   if (v.preset !== undefined && !['S', 'M', 'P'].includes(v.preset)) throw usageError(`--preset must be S, M or P, got "${v.preset}"`);
   if (v.backend !== undefined && !['wasm', 'cpu', 'tensorflow'].includes(v.backend)) throw usageError(`--backend must be wasm, cpu or tensorflow, got "${v.backend}"`);
+  const kalmanState = (v['kalman-state'] ?? 'velocity') as KalmanState;
+  if (!KALMAN_STATES.includes(kalmanState)) throw usageError(`--kalman-state must be ${KALMAN_STATES.join(' or ')}, got "${v['kalman-state']}"`);
   if (v['baselines-only'] || v.model !== undefined) {
     if (!v['baselines-only'] || !v.model) throw usageError('--baselines-only and --model M go together');
     const { refitBaselines } = await import('../../calibration/pipeline.js');
     await refitBaselines({
       recording: parsed.positionals[0], model: v.model, out: v.out,
-      spikes: v.spikes, behaviour: v.behaviour, velocityChannels: v['velocity-channels'], binMs: num(v['bin-ms'], 'bin-ms', { min: 1e-3 }),
+      spikes: v.spikes, behaviour: v.behaviour, velocityChannels: v['velocity-channels'], binMs: num(v['bin-ms'], 'bin-ms', { min: 1e-3 }), kalmanState,
       command: ['langevind', 'calibrate', ...argv].join(' '),
     });
     return 0;
@@ -102,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       spikes: v.spikes, behaviour: v.behaviour, velocityChannels: v['velocity-channels'],
       binMs: num(v['bin-ms'], 'bin-ms', { min: 1e-3 }),
       heldOut: num(v['held-out'], 'held-out', { min: 0.01, max: 0.9 }),
+      kalmanState,
       size: drop({
         preset: v.preset as 'S' | 'M' | 'P' | undefined,
         hidden: num(v.hidden, 'hidden', { int: true, min: 1 }), latent: num(v.latent, 'latent', { int: true, min: 1 }),

@@ -66,9 +66,18 @@ describe('langevind calibrate, end to end on a simulated session', () => {
     const refit = join(dir, 'refit.safetensors');
     const r = spawnSync(process.execPath, [CLI_PATH, 'calibrate', rec, '--baselines-only', '--model', bare, '--out', refit], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /held-out velocity R² \(bins \d+…1499\): Wiener [0-9.]+ \(\d lags?\), Kalman [0-9.]+; model written/);
+    assert.match(r.stderr, /held-out velocity R² \(bins \d+…1499\): Wiener [0-9.]+ \(\d lags?\), Kalman -?[0-9.]+; model written/);
     const back = loadModel(refit);
     assert.deepEqual(back.baselines, m.baselines);
+    assert.deepEqual(back.baselines.kalman!.state, ['vel_x', 'vel_y'], 'the velocity Kalman filter by default');
+    // The position-velocity filter on request, from the recording's pos_* channels.
+    const pv = join(dir, 'refit-pv.safetensors');
+    const rp = spawnSync(process.execPath, [CLI_PATH, 'calibrate', rec, '--baselines-only', '--model', bare, '--out', pv, '--kalman-state', 'position-velocity'], { encoding: 'utf8' });
+    assert.equal(rp.status, 0, rp.stderr);
+    assert.deepEqual([loadModel(pv).baselines.kalman!.state, loadModel(pv).baselines.kalman!.velocityOffset], [['pos_x', 'pos_y', 'vel_x', 'vel_y'], 2]);
+    const badState = spawnSync(process.execPath, [CLI_PATH, 'calibrate', rec, '--kalman-state', 'acceleration', '--out', pv], { encoding: 'utf8' });
+    assert.equal(badState.status, 2);
+    assert.match(badState.stderr, /--kalman-state must be velocity or position-velocity, got "acceleration"/);
     const tensorsOf = (path: string) => readSafetensors(readFileSync(path)).tensors;
     const before = tensorsOf(out);
     for (const [name, t] of tensorsOf(refit)) assert.deepEqual(t.data, before.get(name)!.data, name);

@@ -20,7 +20,8 @@ import { writeTestModel } from '../support/model.js';
 const tmp = tempDir();
 after(() => tmp.cleanup());
 let fx: BaselineFixture;
-before(async () => { fx = await baselineFixture(tmp.dir); });
+// The position-velocity filter (the larger state: the carry test needs two shapes); the velocity one below.
+before(async () => { fx = await baselineFixture(tmp.dir, { kalmanState: 'position-velocity' }); });
 
 /** Largest |online − offline| over every bin and component, stepping from a reset. */
 function maxDiff(f: { stepUnchecked(c: ArrayLike<number>): { velocity: ArrayLike<number> } }, counts: Mat, pred: Mat): number {
@@ -78,6 +79,17 @@ describe('live baselines equal the offline evaluation', () => {
     const w = fx.model.baselines.wiener!;
     const fewer = new WienerFilter({ ...w, lags: 1, weight: new Float32Array(2 * fx.model.config.n_in) }, fx.model.config.n_in, 2);
     assert.throws(() => fewer.carryFrom(createDecoder(fx.model, 'wiener') as WienerFilter), /cannot carry \d+ lags/);
+  });
+
+  test('calibration\'s default Kalman state is velocity only (Kim et al. 2008), and that filter too runs live as it was evaluated', async () => {
+    const v = await baselineFixture(tmp.dir, { name: 'velocity-kalman.safetensors' });
+    assert.deepEqual(v.fit.kalman.state, ['vel_x', 'vel_y']);
+    assert.deepEqual([v.model.baselines.kalman!.state, v.model.baselines.kalman!.velocityOffset], [['vel_x', 'vel_y'], 0]);
+    assert.ok(v.fit.kalman.mean > 0.3, `velocity Kalman R² ${v.fit.kalman.mean}`);
+    let scale = 0;
+    for (const x of v.fit.kalmanPred.data) scale = Math.max(scale, Math.abs(x));
+    assert.ok(maxDiff(createDecoder(v.model, 'kalman'), v.test, v.fit.kalmanPred) <= 1e-6 * scale);
+    assert.ok(maxDiff(createDecoder(v.model, 'kalman'), v.test, fx.fit.kalmanPred) > 1e-3, 'not the position-velocity filter');
   });
 
   test('step() refuses a bad counts vector with EINPUT and leaves the state as it was', () => {

@@ -10,6 +10,7 @@ import { mat, rowSlice, type Mat } from '../../calibration/linear.js';
 import { simulateSession } from '../../calibration/simulator/index.js';
 import { preset } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
+import type { KalmanState } from '../../model/baselines.js';
 import { loadModel, makeModel, saveModel, type LangevinModel } from '../../model/model-file.js';
 
 export interface BaselineFixture {
@@ -20,7 +21,7 @@ export interface BaselineFixture {
   fit: Baselines;
 }
 
-export async function baselineFixture(dir: string, opts: { channels?: number; bins?: number; seed?: number; name?: string } = {}): Promise<BaselineFixture> {
+export async function baselineFixture(dir: string, opts: { channels?: number; bins?: number; seed?: number; name?: string; kalmanState?: KalmanState } = {}): Promise<BaselineFixture> {
   await useBackend('wasm');
   const channels = opts.channels ?? 32;
   const s = simulateSession({ kind: 'reaching', seed: opts.seed ?? 3, bins: opts.bins ?? 1500, channels });
@@ -31,7 +32,7 @@ export async function baselineFixture(dir: string, opts: { channels?: number; bi
   const pos = mat(s.position!, n, 2);
   const labelled = Array.from({ length: n }, () => true);
   const split = (a: number, b: number): Split => ({ counts: rowSlice(counts, a, b), velocity: rowSlice(vel, a, b), position: rowSlice(pos, a, b), labelled: labelled.slice(a, b) });
-  const fit = baselines(split(0, nTrain), split(nTrain, n), ['pos_x', 'pos_y'], s.velocityLabels);
+  const fit = baselines(split(0, nTrain), split(nTrain, n), ['pos_x', 'pos_y'], s.velocityLabels, undefined, opts.kalmanState);
   const cfg = preset('S', { n_in: channels, n_out: channels, bin_ms: s.binMs, hidden: 16, latent: 16, ff: 32, window: 8, channel_labels: s.channelLabels, velocity_labels: s.velocityLabels });
   const path = join(dir, opts.name ?? 'with-baselines.safetensors');
   saveModel(path, makeModel(cfg, initWeights(cfg, 7), {}, fit.stored));
