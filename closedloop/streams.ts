@@ -1,11 +1,12 @@
 /**
  * The task's streams in a closed-loop recording, as the simulated user's calibration block writes
  * them and `langevind recalibrate` looks them up (by type first, then by name):
- *   - cursor: float32 [x, y] per bin, stamped like the bin it follows;
- *   - target: float32 [x, y, radius] per bin (NaN position while no target is shown);
+ *   - cursor: [x, y] per bin, stamped like the bin it follows (double64 from the task, float32 in
+ *     the simulated calibration block);
+ *   - target: [x, y, radius] per bin (NaN position while no target is shown);
  *   - markers: one string per event, irregular; the first word is the task state entered
  *     (TASK_STATES, the TaskState message's `state`), then key=value pairs, e.g.
- *     "target_on trial=3 target=5 x=7.07 y=-7.07 r=1.5", "hold trial=3", "success trial=3".
+ *     "target_on trial=3 target=5 x=7.0710678118654755 y=-7.0710678118654755 r=1.5", "hold trial=3", "success trial=3".
  * Decoded velocity is the daemon's recorder stream `langevind-decoded` (type Decoded).
  */
 export const TASK_STREAMS = {

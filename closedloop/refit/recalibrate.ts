@@ -70,11 +70,12 @@ export async function recalibrate(o: RecalibrateOptions): Promise<RecalibrateRes
 /**
  * ReFIT-KF (Gilja et al. 2012): the Kalman baseline's observation model (C, R) refit on the
  * closed-loop bins with the estimated intention as the velocity; the kinematic dynamics (A, Q) are
- * kept. The counts are tied to velocity only (C's position columns fitted on zeros, so 0): Gilja's
- * ReFIT-KF also treats the cursor position as known in the filter's update, which the stored
- * filter has no place for, and without that a position term makes it run away (measured with the
- * simulated user: C fitted on the cursor as position left 0–1 of 100 trials successful, the
- * filter's position estimate drifting from the clamped cursor and the cursor pinned 14–19 cm off).
+ * kept. The counts are tied to velocity only: a velocity filter (calibration's default) has
+ * nothing else, and in a position-velocity filter C's position columns are fitted on zeros, so 0.
+ * Gilja's ReFIT-KF also treats the cursor position as known in the filter's update, which the
+ * stored filter has no place for, and without that a position term makes it run away (measured
+ * with the simulated user: C fitted on the cursor as position left 0–1 of 100 trials successful,
+ * the filter's position estimate drifting from the clamped cursor and the cursor pinned 14–19 cm off).
  */
 function refitKalman(o: RecalibrateOptions, model: LangevinModel, block: ClosedLoopBlock, intention: ReturnType<typeof estimateIntention>['intention'], valid: boolean[], usable: number, log: (s: string) => void): RecalibrateResult {
   const kb = model.baselines.kalman;

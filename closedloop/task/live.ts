@@ -88,8 +88,9 @@ export class LiveTask {
   private subscribers = 0;
   private readonly subscriberWaiters: (() => void)[] = [];
   private readonly lastLogged = new Map<string, number>();
-  private readonly cursorSample = new Float32Array(2);
-  private readonly targetSample = new Float32Array(3);
+  // Doubles, as the task decided on them: a recording then gives back the live task's entries to the bin.
+  private readonly cursorSample = new Float64Array(2);
+  private readonly targetSample = new Float64Array(3);
   private doneResolve!: () => void;
   /** Resolves once maxTrials trials have ended. */
   readonly done = new Promise<void>((r) => (this.doneResolve = r));
@@ -133,8 +134,8 @@ export class LiveTask {
     }
     const binMs = o.task.binMs;
     const shapes = {
-      cursor: { ...TASK_STREAMS.cursor, channelCount: 2, channelFormat: 'float32', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-cursor', desc: describeChannels(['x', 'y'], { unit: 'cm', binMs }) },
-      target: { ...TASK_STREAMS.target, channelCount: 3, channelFormat: 'float32', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-target', desc: describeChannels(['x', 'y', 'radius'], { unit: 'cm', binMs }) },
+      cursor: { ...TASK_STREAMS.cursor, channelCount: 2, channelFormat: 'double64', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-cursor', desc: describeChannels(['x', 'y'], { unit: 'cm', binMs }) },
+      target: { ...TASK_STREAMS.target, channelCount: 3, channelFormat: 'double64', nominalSrate: 1000 / binMs, sourceId: 'langevind-task-target', desc: describeChannels(['x', 'y', 'radius'], { unit: 'cm', binMs }) },
       markers: { ...TASK_STREAMS.markers, channelCount: 1, channelFormat: 'string', nominalSrate: 0, sourceId: 'langevind-task-markers' },
     } as const;
     if (o.record) {

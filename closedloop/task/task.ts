@@ -154,7 +154,7 @@ export class CursorTask {
       this.record = { trial: this.started - 1, target: { ...tg }, outcome: 'timeout', t: [], x: [], y: [] };
       this.sample();
       return { state: f.to, event: f.event, trial: this.started - 1, t: f.t,
-        text: `target_on trial=${this.started - 1} target=${tg.index} x=${tg.x.toFixed(4)} y=${tg.y.toFixed(4)} r=${tg.radius} event=start` };
+        text: `target_on trial=${this.started - 1} target=${tg.index} x=${tg.x} y=${tg.y} r=${tg.radius} event=start` };
     }
     if (f.to === 'success' || f.to === 'timeout' || (f.to === 'aborted' && this.record)) this.finish(f.to);
     return { state: f.to, event: f.event, trial, t: f.t, text: `${f.to} trial=${trial} event=${f.event}` };
