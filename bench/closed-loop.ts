@@ -21,7 +21,9 @@
  * estimate is scored against the truth (closedloop/refit/agreement.ts).
  * Writes bench/results/closed-loop.json and closed-loop.html; recordings stay in --dir.
  *
- *   node dist/bench/closed-loop.js [--intent aim,along] [--seeds 1,2,3] [--trials 100] [--epochs 20 | --max-minutes M] [--refit-rounds 2] [--dir D] [--reuse] [--quick]
+ *   node dist/bench/closed-loop.js [--intent aim,along] [--seeds 1,2,3] [--trials 100] [--epochs 20 | --max-minutes M] [--refit-rounds 2]
+ *     [--refit-args="--on-target skip"] [--name closed-loop] [--dir D] [--reuse] [--quick]
+ * --refit-args: extra `recalibrate` options for LangevinFlow's rounds; --name: the results' file name.
  * --reuse keeps calibration blocks and models already in --dir (to rerun the closed-loop part);
  * --quick: one seed, 10 trials, 1 calibration epoch (a smoke run, not a measurement).
  */
@@ -48,7 +50,7 @@ import { mergeXdfFiles } from '../streams/xdf/merge.js';
 const { values: argv } = parseArgs({
   options: {
     seeds: { type: 'string' }, trials: { type: 'string' }, 'max-minutes': { type: 'string' }, dir: { type: 'string' },
-    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' }, epochs: { type: 'string' }, intent: { type: 'string' }, 'refit-rounds': { type: 'string' },
+    reuse: { type: 'boolean' }, quick: { type: 'boolean' }, channels: { type: 'string' }, epochs: { type: 'string' }, intent: { type: 'string' }, 'refit-rounds': { type: 'string' }, 'refit-args': { type: 'string' }, name: { type: 'string' },
   },
 });
 const quick = argv.quick ?? false;
@@ -108,6 +110,8 @@ interface BlockResult {
 
 /** A ReFIT round applied live: `recalibrate --apply` on the daemon of the block, before its first bin. */
 interface LiveRefit { from: string; out: string }
+/** recalibrate's options for every round (--refit-args "--on-target skip", for instance). */
+const refitArgs = (argv['refit-args'] ?? '').split(/\s+/).filter(Boolean);
 
 async function runBlock(protocol: Intent, seed: number, label: string, decoder: BlockResult['decoder'], model: string, refit?: LiveRefit): Promise<{ result: BlockResult; report: ReportBlock }> {
   const name = `${protocol}-s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
@@ -124,7 +128,7 @@ async function runBlock(protocol: Intent, seed: number, label: string, decoder: 
     if (refit) {
       // As a lab does between blocks: the daemon keeps running the old model, the refit is swapped in between two bins.
       const control = String(run.logs.find((l) => l.msg === 'ready')?.control ?? '');
-      const rc = await cli(['recalibrate', refit.from, '--model', model, '--out', refit.out, '--apply', '--control', control, ...(decoder === 'kalman' ? ['--decoder', 'kalman'] : [])]);
+      const rc = await cli(['recalibrate', refit.from, '--model', model, '--out', refit.out, '--apply', '--control', control, ...(decoder === 'kalman' ? ['--decoder', 'kalman'] : refitArgs)]);
       swap = { ...(rc.lastJson<{ swapped: Omit<SwapReport, 'log' | 'marker_after_seq'> }>().swapped), log: rc.stderrText.split('\n').filter((l) => l.trim()).slice(-4), marker_after_seq: null };
       t0 = performance.now(); // the block's wall time is the block's, not the refit's
     }
@@ -261,12 +265,12 @@ async function main(): Promise<void> {
     task: 'centre-out-and-back, 8 targets at 10 cm, radius 1.5 cm, hold 500 ms, timeout 5 s, ITI 300 ms (the task\'s defaults); lockstep, task clock = bins',
     user: 'simulate-user defaults (200 ms visual delay, 192 channels, 20 ms bins); session 0 calibrates (--intent per protocol), session 1 for every closed-loop block',
     protocols,
-    refit_rounds: refitRounds,
+    refit_rounds: refitRounds, refit_args: refitArgs,
     must_reach: mustReach, calibrations, blocks,
   };
   const root = fileURLToPath(new URL('../../', import.meta.url));
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const name = quick ? 'closed-loop-quick' : 'closed-loop';
+  const name = argv.name ?? (quick ? 'closed-loop-quick' : 'closed-loop');
   writeFileSync(join(root, `bench/results/${name}.json`), JSON.stringify(out, null, 1) + '\n');
   const lead = protocols.map((p) => ({ heading: `Must reach: calibration with --intent ${p}`, html: table(mustReach[p].map((m) => [m.what, `${m.met ? 'met' : 'NOT met'}: ${m.detail}`])) }));
   writeFileSync(join(root, `bench/results/${name}.html`), metricsReportHtml('Closed-loop benchmark (simulated user, lockstep)', reports, { lead, halfWidth: WORKSPACE_HALF_WIDTH }));

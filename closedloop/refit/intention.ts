@@ -16,16 +16,24 @@ export type Phase = 'reach' | 'hold' | 'none';
  * One bin: writes the intended velocity into out[0..1] and returns whether the bin is usable.
  * (tx, ty, r): target centre and radius in cursor space.
  */
-export function intentionOf(vx: number, vy: number, cx: number, cy: number, tx: number, ty: number, r: number, phase: Phase, out: Float64Array | Float32Array | number[], outOffset = 0): boolean {
+/**
+ * What the bins on the target say: 'zero' (Gilja et al.: the user wants to stay put), or 'skip'
+ * (left out of the refit: for a user who keeps aiming at the centre while inside, whose gentle
+ * push labelled zero teaches the readout to stall at the target's edge).
+ */
+export type OnTarget = 'zero' | 'skip';
+export const ON_TARGET: readonly OnTarget[] = ['zero', 'skip'];
+
+export function intentionOf(vx: number, vy: number, cx: number, cy: number, tx: number, ty: number, r: number, phase: Phase, out: Float64Array | Float32Array | number[], outOffset = 0, onTarget: OnTarget = 'zero'): boolean {
   out[outOffset] = 0;
   out[outOffset + 1] = 0;
   if (phase === 'none') return false;
   const vals = [vx, vy, cx, cy, tx, ty];
   for (const v of vals) if (!Number.isFinite(v)) return false;
-  if (phase === 'hold') return true;
+  if (phase === 'hold') return onTarget === 'zero';
   const dx = tx - cx, dy = ty - cy;
   const d = Math.hypot(dx, dy);
-  if (d <= r) return true; // on the target: the user wants to stop
+  if (d <= r) return onTarget === 'zero'; // on the target: the user wants to stop
   const speed = Math.hypot(vx, vy);
   out[outOffset] = (speed * dx) / d;
   out[outOffset + 1] = (speed * dy) / d;
@@ -36,7 +44,7 @@ export function intentionOf(vx: number, vy: number, cx: number, cy: number, tx: 
  * Every bin of a block: decoded [T × 2], cursor [T × 2], target [T × 3] (x, y, radius), phase [T].
  * Returns the relabelled velocity [T × 2] and which bins are usable.
  */
-export function estimateIntention(decoded: Mat, cursor: Mat, target: Mat, phase: readonly Phase[]): { intention: Mat; valid: boolean[] } {
+export function estimateIntention(decoded: Mat, cursor: Mat, target: Mat, phase: readonly Phase[], onTarget: OnTarget = 'zero'): { intention: Mat; valid: boolean[] } {
   const T = decoded.rows;
   if (decoded.cols !== 2 || cursor.cols !== 2 || target.cols !== 3 || cursor.rows !== T || target.rows !== T || phase.length !== T)
     throw new RangeError(`intention: expected decoded [T × 2], cursor [T × 2], target [T × 3], phase [T] with one T; got [${decoded.rows} × ${decoded.cols}], [${cursor.rows} × ${cursor.cols}], [${target.rows} × ${target.cols}], ${phase.length}`);
@@ -44,6 +52,6 @@ export function estimateIntention(decoded: Mat, cursor: Mat, target: Mat, phase:
   const valid: boolean[] = new Array(T);
   const d = decoded.data, c = cursor.data, g = target.data;
   for (let t = 0; t < T; t++)
-    valid[t] = intentionOf(d[2 * t], d[2 * t + 1], c[2 * t], c[2 * t + 1], g[3 * t], g[3 * t + 1], g[3 * t + 2], phase[t], out, 2 * t);
+    valid[t] = intentionOf(d[2 * t], d[2 * t + 1], c[2 * t], c[2 * t + 1], g[3 * t], g[3 * t + 1], g[3 * t + 2], phase[t], out, 2 * t, onTarget);
   return { intention: mat(out, T, 2), valid };
 }

@@ -9,7 +9,7 @@ import { kalmanFromStored, kalmanToStored } from '../../calibration/kalman.js';
 import { mat, mean, r2 } from '../../calibration/linear.js';
 import { loadModel, makeModel, META_MODEL_ID, saveModel, type LangevinModel } from '../../model/model-file.js';
 import { readXdf } from '../../streams/xdf/reader.js';
-import { estimateIntention } from './intention.js';
+import { estimateIntention, type OnTarget } from './intention.js';
 import { refitKalmanObservation, refitReadout, type ReadoutRefit } from './readout.js';
 import { closedLoopFromXdf, RecalibrateError, type ClosedLoopBlock } from './recording.js';
 
@@ -22,6 +22,10 @@ export interface RecalibrateOptions {
   out: string;
   /** Which decoder of the model file to refit: the LangevinFlow readout (default) or the Kalman baseline's observation model (ReFIT-KF). */
   decoder?: 'langevinflow' | 'kalman';
+  /** What the bins on the target say (default 'zero'; closedloop/refit/intention.ts). */
+  onTarget?: OnTarget;
+  /** Scale the refit readout to the labels' speed (default true; closedloop/refit/readout.ts). */
+  keepSpeed?: boolean;
   log?: (line: string) => void;
 }
 
@@ -50,19 +54,19 @@ export async function recalibrate(o: RecalibrateOptions): Promise<RecalibrateRes
   if (cfg.bin_ms !== block.binMs) throw new RecalibrateError('EMODEL', `recalibrate: the model's bins are ${cfg.bin_ms} ms, the recording's ${block.binMs} ms`);
   if (block.decoded.cols !== 2 || cfg.velocity_labels.length !== 2)
     throw new RecalibrateError('EMODEL', `recalibrate: ReFIT needs a 2-D cursor velocity; the recording decodes ${block.decoded.cols} axes (${block.decodedLabels.join(', ')}), the model ${cfg.velocity_labels.length}`);
-  const { intention, valid } = estimateIntention(block.decoded, block.cursor, block.target, block.phase);
+  const { intention, valid } = estimateIntention(block.decoded, block.cursor, block.target, block.phase, o.onTarget);
   const usable = valid.filter(Boolean).length;
   log(`recording: ${block.counts.rows} bins × ${block.channels} channels (${block.binMs} ms), ${block.trials} trials; ${usable} bins relabelled with the intention`);
   if (usable < MIN_USABLE_BINS) throw new RecalibrateError('EBADRECORDING', `recalibrate: only ${usable} bins are inside trials with a decode, a cursor and a target; need ≥ ${MIN_USABLE_BINS}`);
   if (o.decoder === 'kalman') return refitKalman(o, model, block, intention, valid, usable, log);
   await useBackend('wasm');
   const info = { from_model: model.id, recording: typeof o.recording === 'string' ? o.recording : null, bins: block.counts.rows, usable, trials: block.trials, date: new Date().toISOString() };
-  const fitted = refitReadout(model, block.counts, intention, valid);
+  const fitted = refitReadout(model, block.counts, intention, valid, {}, { keepSpeed: o.keepSpeed });
   // The refit's own numbers go into the metadata, so the model is made once more with them (its id is the content hash).
   const m = fitted.model;
-  const refit = { ...fitted, model: makeModel(m.config, m.weights, { ...m.metadata, [META_REFIT]: JSON.stringify({ ...info, alpha: fitted.alpha, cv_r2: fitted.cvR2, r2_before: fitted.before, r2_after: fitted.after }) }, m.baselines) };
+  const refit = { ...fitted, model: makeModel(m.config, m.weights, { ...m.metadata, [META_REFIT]: JSON.stringify({ ...info, alpha: fitted.alpha, cv_r2: fitted.cvR2, r2_before: fitted.before, r2_after: fitted.after, fitted_speed: fitted.fittedSpeed, speed_scale: fitted.speedScale }) }, m.baselines) };
   saveModel(o.out, refit.model);
-  log(`readout refit on the intention: CV R² ${refit.cvR2.toFixed(3)} (alpha ${refit.alpha}); R² against the intention ${refit.before.toFixed(3)} before, ${refit.after.toFixed(3)} after`);
+  log(`readout refit on the intention: CV R² ${refit.cvR2.toFixed(3)} (alpha ${refit.alpha}); the fit decodes ${(100 * refit.fittedSpeed).toFixed(0)} % of the labels' speed on the reach${refit.speedScale !== 1 ? `, scaled by ${refit.speedScale.toFixed(3)} to keep it` : ''}; R² against the intention ${refit.before.toFixed(3)} before, ${refit.after.toFixed(3)} after`);
   log(`model written to ${o.out}`);
   return { refit, block: { binMs: block.binMs, channels: block.channels, trials: block.trials, notes: block.notes, spikeStream: block.spikeStream, bins: block.counts.rows, usable }, from: model.id };
 }
@@ -116,7 +120,7 @@ function refitKalman(o: RecalibrateOptions, model: LangevinModel, block: ClosedL
   log(`ReFIT-KF: observation model refit on ${fitRows} bins (intention as velocity, no position term); counts R² from the state ${before.toFixed(3)} before, ${afterR2.toFixed(3)} after`);
   log(`model written to ${o.out}`);
   return {
-    refit: { model: out, alpha: 0, cvR2: NaN, before, after: afterR2, bins: fitRows },
+    refit: { model: out, alpha: 0, cvR2: NaN, before, after: afterR2, bins: fitRows, fittedSpeed: NaN, speedScale: 1 },
     block: { binMs: block.binMs, channels: block.channels, trials: block.trials, notes: block.notes, spikeStream: block.spikeStream, bins: T, usable },
     from: model.id,
   };

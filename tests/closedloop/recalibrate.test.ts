@@ -95,6 +95,19 @@ describe('langevind recalibrate (ReFIT) on a closed-loop recording of the simula
     assert.match(none.stderr, /needs a Kalman baseline.*\[EMODEL\]/s);
     const bad = await cli(['recalibrate', recording, '--model', modelPath, '--decoder', 'wiener', '--out', join(tmp.dir, 'never-w.safetensors')]);
     assert.equal(bad.code, 2);
+    const badOnTarget = await cli(['recalibrate', recording, '--model', modelPath, '--on-target', 'half', '--out', join(tmp.dir, 'never-o.safetensors')]);
+    assert.equal(badOnTarget.code, 2);
+    assert.match(badOnTarget.stderr, /--on-target must be zero or skip, got "half"/);
+    const kfSpeed = await cli(['recalibrate', recording, '--model', modelPath, '--decoder', 'kalman', '--fitted-speed', '--out', join(tmp.dir, 'never-s.safetensors')]);
+    assert.equal(kfSpeed.code, 2);
+    // --on-target skip relabels fewer bins, and the JSON line says how the fit's speed was kept.
+    const skipOut = join(tmp.dir, 'refit-skip.safetensors');
+    const skip = await cli(['recalibrate', recording, '--model', modelPath, '--on-target', 'skip', '--out', skipOut]);
+    assert.equal(skip.code, 0, skip.stderr);
+    const zero = await cli(['recalibrate', recording, '--model', modelPath, '--out', join(tmp.dir, 'refit-zero.safetensors')]);
+    const [js, jz] = [skip, zero].map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!) as { usable_bins: number; fitted_speed: number; speed_scale: number });
+    assert.ok(js.usable_bins < jz.usable_bins, `skip ${js.usable_bins} bins, zero ${jz.usable_bins}`);
+    assert.ok(Math.abs(jz.fitted_speed * jz.speed_scale - 1) < 1e-9, `scaled back to the labels' speed: ${jz.fitted_speed} × ${jz.speed_scale}`);
   });
 
   test('a recording without task markers or decoded velocity is refused, naming what is missing', async () => {

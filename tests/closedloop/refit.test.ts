@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { useBackend } from '../../calibration/backend.js';
 import { fitKalman } from '../../calibration/kalman.js';
-import { applyAffine, mat } from '../../calibration/linear.js';
+import { applyAffine, mat, selectRows } from '../../calibration/linear.js';
 import { designMatrix, streamFeatures } from '../../calibration/readout.js';
 import { Prng } from '../../calibration/simulator/prng.js';
 import { preset } from '../../model/config.js';
@@ -10,7 +10,7 @@ import { initWeights } from '../../model/init.js';
 import { makeModel, META_MODEL_ID } from '../../model/model-file.js';
 import { intentionAgreement } from '../../closedloop/refit/agreement.js';
 import { estimateIntention, intentionOf, type Phase } from '../../closedloop/refit/intention.js';
-import { refitKalmanObservation, refitReadout } from '../../closedloop/refit/readout.js';
+import { refitKalmanObservation, refitReadout, speedRatioOnReach } from '../../closedloop/refit/readout.js';
 
 describe('ReFIT intention estimation', () => {
   const out = [9, 9];
@@ -83,6 +83,16 @@ describe('ReFIT\'s estimate against a known intention', () => {
     assert.equal(a.onTarget.r2, null, 'one bin has no spread to explain');
   });
 
+  test('--on-target skip leaves the bins on the target out instead of labelling them zero', () => {
+    const decoded = mat(Float32Array.of(7, 7, 7, 7, 3, 4, 0, 0), 4, 2);
+    const zero = estimateIntention(decoded, cursor, target, phase);
+    const skip = estimateIntention(decoded, cursor, target, phase, 'skip');
+    assert.deepEqual(zero.valid, [true, true, true, false]);
+    assert.deepEqual(skip.valid, [true, true, false, false]);
+    assert.deepEqual(Array.from(skip.intention.data.subarray(0, 4)), Array.from(zero.intention.data.subarray(0, 4)), 'the reach is labelled alike');
+    assert.equal(intentionOf(3, 4, 0, 0, 10, 0, 1, 'hold', [9, 9], 0, 'skip'), false, 'nor the hold');
+  });
+
   test('a truth too far from every bin matches nothing', () => {
     const decoded = mat(new Float32Array(8).fill(1), 4, 2);
     const { intention, valid } = estimateIntention(decoded, cursor, target, phase);
@@ -119,6 +129,29 @@ describe('ReFIT refits', () => {
     assert.notEqual(r.model.id, 'stated-id', 'the old stated id is not carried over');
     assert.equal(r.model.metadata['langevind.refit'], '{"round":1}');
     assert.equal(r.model.metadata['langevind.provenance'], '{"data":"x"}');
+  });
+
+  test('the refit keeps the labels\' speed on the reach: zeros where the features still move shrink a least-squares fit, which is scaled back', () => {
+    const cfg = preset('S', { n_in: 12, n_out: 12, hidden: 8, latent: 8, ff: 16, window: 4, velocity_features: { sources: ['rates'], lags: 1 } });
+    const model = makeModel(cfg, initWeights(cfg, 5));
+    const rng = new Prng(11);
+    const T = 1500, N = 12;
+    const counts = mat(Float32Array.from({ length: T * N }, () => rng.poisson(1.5)), T, N);
+    const X = designMatrix(streamFeatures(cfg, model.weights, counts), cfg.velocity_features);
+    const truth = { weight: Float32Array.from({ length: 2 * X.cols }, () => rng.normal()), bias: Float32Array.of(0, 0), inputs: X.cols, outputs: 2 };
+    const Y = applyAffine(truth, X);
+    // One bin in three "on the target": labelled zero though the features say it moves.
+    for (let t = 0; t < T; t += 3) { Y.data[2 * t] = 0; Y.data[2 * t + 1] = 0; }
+    const valid = Array.from({ length: T }, () => true);
+    const moving = Array.from({ length: T }, (_, t) => t % 3 !== 0);
+    const decodedSpeed = (r: ReturnType<typeof refitReadout>): number =>
+      speedRatioOnReach(applyAffine({ weight: r.model.weights['velocity.weight'], bias: r.model.weights['velocity.bias'], inputs: X.cols, outputs: 2 }, selectRows(X, moving)), selectRows(Y, moving));
+    const fitted = refitReadout(model, counts, Y, valid, {}, { keepSpeed: false });
+    const kept = refitReadout(model, counts, Y, valid);
+    assert.ok(fitted.fittedSpeed < 0.8, `the least-squares fit decodes ${fitted.fittedSpeed} of the labels' speed`);
+    assert.equal(fitted.speedScale, 1);
+    assert.ok(Math.abs(decodedSpeed(fitted) - fitted.fittedSpeed) < 1e-6);
+    assert.ok(Math.abs(kept.speedScale * kept.fittedSpeed - 1) < 1e-9 && Math.abs(decodedSpeed(kept) - 1) < 1e-4, `scaled by ${kept.speedScale}: decodes ${decodedSpeed(kept)}`);
   });
 
   test('the ReFIT-KF refit recovers a known observation model and keeps the dynamics', () => {
