@@ -47,7 +47,7 @@ export function speedRatioOnReach(pred: Mat, labels: Mat): number {
  * readout fitted to them does not: the on-target zeros, where the population still carries the
  * user's last push, and the ridge both pull its gain down (measured with the simulated user: the
  * refit decoded 0.48–0.54 of the true speed on its own block where the old readout had decoded
- * 0.67–0.77, and the next block took 1.4–1.9 s per target instead of 0.8–1.0). So the fitted map is
+ * 0.67–0.77, and the next block took 1.4–1.95 s per target instead of 0.78–1.0). So the fitted map is
  * scaled to decode the labels' speed on the reach bins; its direction is the fit's.
  */
 export function refitReadout(model: LangevinModel, counts: Mat, intention: Mat, valid: readonly boolean[], metadata: Record<string, string> = {}, opts: { keepSpeed?: boolean } = {}): ReadoutRefit {
