@@ -25,6 +25,7 @@ import { element } from './xml.js';
 import { describeChannels, makeStreamInfo } from './stream-info.js';
 import type { Decoded, SpikeBin } from './types.js';
 import { XdfWriter, type XdfWriterStats } from './xdf/writer.js';
+import { Rows } from './rows.js';
 
 export interface RecorderOptions {
   input: { name: string; channelLabels: string[]; binMs: number };
@@ -53,31 +54,6 @@ export class RecorderError extends Error {
 
 /** LabRecorder measures clock offsets every 5 s; the same cadence keeps footers and readers familiar. */
 const CLOCK_OFFSET_EVERY_S = 5;
-
-/** A growable row buffer of doubles or int32 with a parallel timestamp column. */
-class Rows<T extends Float64Array | Int32Array> {
-  n = 0;
-  ts: Float64Array;
-  constructor(readonly width: number, public data: T, capacity: number) {
-    this.ts = new Float64Array(capacity);
-  }
-  get capacity(): number {
-    return this.ts.length;
-  }
-  /** Index of a fresh row; doubles the capacity when full (rare: only when a drain is late). */
-  next(t: number): number {
-    if (this.n === this.capacity) {
-      const ts = new Float64Array(this.capacity * 2);
-      ts.set(this.ts);
-      this.ts = ts;
-      const d = new (this.data.constructor as { new (n: number): T })(this.capacity * this.width);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.ts[this.n] = t;
-    return this.n++;
-  }
-}
 
 export class Recorder {
   private readonly counts: Rows<Int32Array>;

@@ -10,6 +10,7 @@
  */
 import type { Mat } from '../../calibration/linear.js';
 import type { Phase } from './intention.js';
+import { nearest } from './recording.js';
 
 export interface PhaseAgreement {
   bins: number;
@@ -70,14 +71,11 @@ export function intentionAgreement(
   const T = estimate.rows;
   const aligned = new Float64Array(2 * T);
   const reach: number[] = [], onTarget: number[] = [];
-  let j = 0;
+  const hint = { i: 0 };
   for (let t = 0; t < T; t++) {
     if (!valid[t]) continue;
-    const ts = binStamps[t];
-    while (j + 1 < truthStamps.length && truthStamps[j + 1] <= ts) j++;
-    let k = j;
-    if (k + 1 < truthStamps.length && Math.abs(truthStamps[k + 1] - ts) < Math.abs(truthStamps[k] - ts)) k++;
-    if (!(Math.abs(truthStamps[k] - ts) <= binS / 2)) continue;
+    const k = nearest(truthStamps, binStamps[t], binS / 2, hint);
+    if (k < 0) continue;
     aligned[2 * t] = truth[2 * k];
     aligned[2 * t + 1] = truth[2 * k + 1];
     const c = cursor.data, g = target.data;

@@ -13,10 +13,6 @@ import { mat, type Mat } from '../../calibration/linear.js';
 export type Phase = 'reach' | 'hold' | 'none';
 
 /**
- * One bin: writes the intended velocity into out[0..1] and returns whether the bin is usable.
- * (tx, ty, r): target centre and radius in cursor space.
- */
-/**
  * What the bins on the target say: 'zero' (Gilja et al.: the user wants to stay put), or 'skip'
  * (left out of the refit: for a user who keeps aiming at the centre while inside, whose gentle
  * push labelled zero teaches the readout to stall at the target's edge).
@@ -24,6 +20,10 @@ export type Phase = 'reach' | 'hold' | 'none';
 export type OnTarget = 'zero' | 'skip';
 export const ON_TARGET: readonly OnTarget[] = ['zero', 'skip'];
 
+/**
+ * One bin: writes the intended velocity into out[0..1] and returns whether the bin is usable.
+ * (tx, ty, r): target centre and radius in cursor space.
+ */
 export function intentionOf(vx: number, vy: number, cx: number, cy: number, tx: number, ty: number, r: number, phase: Phase, out: Float64Array | Float32Array | number[], outOffset = 0, onTarget: OnTarget = 'zero'): boolean {
   out[outOffset] = 0;
   out[outOffset + 1] = 0;
@@ -33,7 +33,7 @@ export function intentionOf(vx: number, vy: number, cx: number, cy: number, tx: 
   if (phase === 'hold') return onTarget === 'zero';
   const dx = tx - cx, dy = ty - cy;
   const d = Math.hypot(dx, dy);
-  if (d <= r) return onTarget === 'zero'; // on the target: the user wants to stop
+  if (d <= r) return onTarget === 'zero'; // on the target: zero, or no label
   const speed = Math.hypot(vx, vy);
   out[outOffset] = (speed * dx) / d;
   out[outOffset + 1] = (speed * dy) / d;

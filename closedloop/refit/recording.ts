@@ -55,8 +55,8 @@ function numeric(s: XdfStream, role: string): ArrayLike<number> {
   return s.data as ArrayLike<number>;
 }
 
-/** Sample index nearest to t in sorted ts within tol, or -1. */
-function nearest(ts: Float64Array, t: number, tol: number, hint: { i: number }): number {
+/** Sample index nearest to t in sorted ts within tol, or -1; hint.i carries the search on (t increasing). */
+export function nearest(ts: Float64Array, t: number, tol: number, hint: { i: number }): number {
   let i = Math.max(0, Math.min(hint.i, ts.length - 1));
   while (i + 1 < ts.length && ts[i + 1] <= t) i++;
   while (i > 0 && ts[i] > t) i--;

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { CALIBRATION_INTENTS, calibrationBlock, calibrationBlockXdf, intentionStream, type CalibrationIntent } from '../../closedloop/user/calibration-block.js';
+import { Rows } from '../../streams/rows.js';
 import { writeXdf } from '../../streams/xdf/writer.js';
 import { UserError } from '../../closedloop/user/errors.js';
 import { runLiveUser, type UserMode } from '../../closedloop/user/live.js';
@@ -123,18 +124,8 @@ export async function main(argv: string[]): Promise<number> {
   const task = zmq(values.task ?? 'zmq+tcp://127.0.0.1:5557', 'task', false);
 
   // Ground truth for benchmarks: the intention of every bin sent, written when the run ends.
-  const truth = values['intention-out'] ? { ts: new Float64Array(4096), v: new Float32Array(8192), n: 0 } : null;
-  const onBin = truth ? (_seq: number, t: number, v: Float64Array): void => {
-    if (truth.n === truth.ts.length) {
-      const ts = new Float64Array(2 * truth.n), iv = new Float32Array(4 * truth.n);
-      ts.set(truth.ts); iv.set(truth.v);
-      truth.ts = ts; truth.v = iv;
-    }
-    truth.ts[truth.n] = t;
-    truth.v[2 * truth.n] = v[0];
-    truth.v[2 * truth.n + 1] = v[1];
-    truth.n++;
-  } : undefined;
+  const truth = values['intention-out'] ? new Rows(2, new Float64Array(8192), 4096) : null;
+  const onBin = truth ? (_seq: number, t: number, v: Float64Array): void => { truth.data.set(v, 2 * truth.next(t)); } : undefined;
   const log = createLogger({}, { module: 'simulate-user' });
   const ac = new AbortController();
   const stop = (): void => ac.abort();
@@ -149,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
       onProgress: (s) => log.info('progress', { bins: s.binsSent, task_messages: s.taskMessages, bad_task_messages: s.badTaskMessages, lockstep_timeouts: s.lockstepTimeouts, bins_per_s: Math.round(s.binsPerSecond) }),
     });
     if (truth && truth.n > 0) {
-      const stream = intentionStream(user.seed, user.binMs ?? 20, truth.ts.slice(0, truth.n), truth.v.slice(0, 2 * truth.n));
+      const stream = intentionStream(user.seed, user.binMs ?? 20, truth.ts.slice(0, truth.n), Float32Array.from(truth.data.subarray(0, 2 * truth.n)));
       await writeFile(values['intention-out']!, writeXdf([stream]));
     }
     process.stdout.write(JSON.stringify({
