@@ -38,6 +38,7 @@ import { DAEMON_MARKERS_STREAM } from '../closedloop/streams.js';
 import { intentionAgreement, type IntentionAgreement } from '../closedloop/refit/agreement.js';
 import { estimateIntention } from '../closedloop/refit/intention.js';
 import { closedLoopFromXdf } from '../closedloop/refit/recording.js';
+import { CALIBRATION_INTENTS, type CalibrationIntent } from '../closedloop/user/calibration-block.js';
 import { metricsReportHtml, type ReportBlock } from '../closedloop/metrics/report.js';
 import type { TrialRecord } from '../closedloop/metrics/trial.js';
 import { CliProcess } from '../harness/process.js';
@@ -56,13 +57,13 @@ const { values: argv } = parseArgs({
 const quick = argv.quick ?? false;
 const seeds = (argv.seeds ?? (quick ? '1' : '1,2,3')).split(',').map(Number);
 const trials = Number(argv.trials ?? (quick ? 10 : 100));
+type Intent = CalibrationIntent;
+/** Open-loop calibration protocols (simulate-user --intent), each with its own calibration and blocks. */
+const protocols = (argv.intent ?? CALIBRATION_INTENTS.join(',')).split(',') as Intent[];
+for (const p of protocols) if (!CALIBRATION_INTENTS.includes(p)) throw new Error(`--intent: ${CALIBRATION_INTENTS.join(' and/or ')}, got ${p}`);
+const refitRounds = Number(argv['refit-rounds'] ?? 2);
 // A fixed number of epochs makes the models (and so every block) the same for a seed at any load;
 // --max-minutes instead bounds calibration by time, as a lab in a hurry would.
-type Intent = 'aim' | 'along';
-/** Open-loop calibration protocols (simulate-user --intent), each with its own calibration and blocks. */
-const protocols = (argv.intent ?? 'aim,along').split(',') as Intent[];
-for (const p of protocols) if (p !== 'aim' && p !== 'along') throw new Error(`--intent: aim and/or along, got ${p}`);
-const refitRounds = Number(argv['refit-rounds'] ?? 2);
 const epochs = argv.epochs !== undefined ? Number(argv.epochs) : argv['max-minutes'] !== undefined ? null : 20;
 const maxMinutes = argv['max-minutes'] !== undefined ? Number(argv['max-minutes']) : null;
 const channels = Number(argv.channels ?? 192);
