@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DECODERS, type DecoderName } from '../model/baselines.js';
 import { AffinityError, parseCpuList } from './affinity.js';
-import { UsageError } from './usage.js';
+import { numberOf, UsageError } from './usage.js';
 import { GAP_POLICIES, type GapPolicy } from './pipeline/index.js';
 import { CONTROL_USAGE } from './control/options.js';
 
@@ -161,8 +161,8 @@ export function parseRunArgs(argv: string[]): RunConfig | null {
   const num = (cli: string | undefined, key: string, flag: string, integer: boolean): number | undefined => {
     const s = str(cli, key);
     if (s === undefined) return undefined;
-    const n = Number(s);
-    if (s.trim() === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new RunConfigError(`${flag} must be a non-negative ${integer ? 'integer' : 'number'}, got "${s}"`);
+    const n = numberOf(s);
+    if (n === null || n < 0 || (integer && !Number.isInteger(n))) throw new RunConfigError(`${flag} must be a non-negative ${integer ? 'integer' : 'number'}, got "${s}"`);
     return n;
   };
 

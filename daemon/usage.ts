@@ -14,6 +14,15 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The finite number a flag's value spells, or null. Number() alone reads '' and '  ' as 0, so a
+ * blank value would pass as zero.
+ */
+export function numberOf(v: string): number | null {
+  const x = Number(v);
+  return v.trim() === '' || !Number.isFinite(x) ? null : x;
+}
+
 export function isUsageError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EUSAGE';
 }

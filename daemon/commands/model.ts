@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../usage.js';
+import { numberOf, UsageError } from '../usage.js';
 import { dims, preset, type FeatureSource, type ModelConfig, type PresetName } from '../../model/config.js';
 import { initWeights } from '../../model/init.js';
 import { baselinesToFile, META_BASELINES } from '../../model/baselines.js';
@@ -29,8 +29,8 @@ const INT_OPTS: [string, keyof ModelConfig][] = [
 const NUM_OPTS: [string, keyof ModelConfig][] = [['bin-ms', 'bin_ms'], ['step', 'step'], ['gamma', 'gamma']];
 
 function num(name: string, v: string, integer: boolean): number {
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'}, got "${v}"`);
+  const x = numberOf(v);
+  if (x === null || (integer && !Number.isInteger(x))) throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'}, got "${v}"`);
   return x;
 }
 

@@ -14,6 +14,7 @@ import { SimulatedUser, type SimulatedUserOptions } from '../../closedloop/user/
 import { zmqAddress } from '../../streams/zmq/endpoint.js';
 import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
+import { numberOf } from '../usage.js';
 
 const USAGE = `usage: langevind simulate-user [--mode realtime|lockstep] [--to URI|none] [--lsl NAME [--lsl-format int16|float32]]
                                [--task URI] [--bins N | --seconds S] [--lockstep-timeout-ms MS]
@@ -37,8 +38,8 @@ const USAGE = `usage: langevind simulate-user [--mode realtime|lockstep] [--to U
 
 function num(name: string, v: string | undefined, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x)))
+  const x = numberOf(v);
+  if (x === null || (integer && !Number.isInteger(x)))
     throw new UserError('EUSAGE', `simulate-user: --${name} must be ${integer ? 'an integer' : 'a number'}, got "${v}"`);
   return x;
 }

@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../usage.js';
+import { numberOf, UsageError } from '../usage.js';
 import { meanRateHz, sessionToXdf, simulateSession, SimulateError, type SimulationKind } from '../../calibration/simulator/index.js';
 
 const USAGE = `usage: langevind simulate --out FILE.xdf [--kind lorenz|reaching] [--seed N] [--minutes M | --bins N]
@@ -17,8 +17,8 @@ export const usage = USAGE;
 
 function num(name: string, v: string | undefined, dflt: number, integer = false): number {
   if (v === undefined) return dflt;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) {
+  const x = numberOf(v);
+  if (x === null || (integer && !Number.isInteger(x))) {
     throw new UsageError(`simulate: --${name} must be ${integer ? 'an integer' : 'a number'}, got "${v}"`);
   }
   return x;

@@ -14,6 +14,7 @@ import { parseLslUri, selectorQuery } from '../../streams/lsl/endpoint.js';
 import { zmqAddress } from '../../streams/zmq/endpoint.js';
 import { parseEndpoint } from '../endpoints.js';
 import { createLogger } from '../log.js';
+import { numberOf } from '../usage.js';
 
 export const usage = `usage: langevind task [--from URI] [--publish URI|none] [--no-lsl] [--page PORT] [--trials N]
                       [--layout centre-out|random] [--targets N] [--distance D] [--radius R]
@@ -34,8 +35,8 @@ export const usage = `usage: langevind task [--from URI] [--publish URI|none] [-
 
 function num(name: string, v: string | undefined, dflt: number, check: (x: number) => boolean, what: string): number {
   if (v === undefined) return dflt;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || !check(x)) throw new TaskError('EUSAGE', `task: --${name} must be ${what}, got "${v}"`);
+  const x = numberOf(v);
+  if (x === null || !check(x)) throw new TaskError('EUSAGE', `task: --${name} must be ${what}, got "${v}"`);
   return x;
 }
 const positive = (x: number): boolean => x > 0;
