@@ -13,7 +13,7 @@ import { describeChannels } from '../streams/stream-info.js';
 import { CliProcess, REPO_ROOT } from '../harness/process.js';
 import { TEST_LSL_CFG, testConfigPath } from '../harness/liblsl.js';
 import { freePort } from '../harness/net.js';
-import { DecodedCollector } from '../tests/support/zmq-peers.js';
+import { DecodedCollector } from '../harness/zmq-peers.js';
 import { caseSeed, Gen } from './gen.js';
 import { Tally, type SurfaceResult } from './tally.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SpikeBinReader, SpikeBinWriter, newSpikeBin } from '../streams/proto.js';
 import { CliProcess, REPO_ROOT } from '../harness/process.js';
 import { freePort } from '../harness/net.js';
-import { DecodedCollector, RigPublisher } from '../tests/support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../harness/zmq-peers.js';
 import { caseSeed, Gen } from './gen.js';
 import { Tally, type SurfaceResult } from './tally.js';
 

@@ -1,6 +1,7 @@
 /**
- * Benchmarks never import test code: what they share with tests lives in harness/ (and report/).
- * Scans the TypeScript sources of bench/ for any import or dynamic import that reaches tests/.
+ * Benchmarks and the fuzzer never import test code: what they share with tests lives in harness/
+ * (and report/). Scans the TypeScript sources of bench/ and fuzz/ for any import or dynamic import
+ * that reaches tests/.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,17 +27,18 @@ test('the scanner finds static, re-exported and dynamic imports', () => {
   assert.deepEqual(importSpecifiers(src), ['../tests/x.js', '../tests/side.js', '../tests/y.js', '../tests/z.js', './ok.js']);
 });
 
-test('no file under bench/ imports from tests/', () => {
-  const benchDir = join(REPO_ROOT, 'bench');
-  const testsDir = join(REPO_ROOT, 'tests');
-  const files = sources(benchDir);
-  assert.ok(files.length >= 5, `found the benchmark sources (${files.length})`);
-  const offenders: string[] = [];
-  for (const f of files)
-    for (const spec of importSpecifiers(readFileSync(f, 'utf8'))) {
-      if (!spec.startsWith('.')) continue;
-      const target = resolve(dirname(f), spec);
-      if (!relative(testsDir, target).startsWith('..')) offenders.push(`${relative(REPO_ROOT, f)} imports ${spec}`);
-    }
-  assert.deepEqual(offenders, []);
-});
+for (const dir of ['bench', 'fuzz']) {
+  test(`no file under ${dir}/ imports from tests/`, () => {
+    const testsDir = join(REPO_ROOT, 'tests');
+    const files = sources(join(REPO_ROOT, dir));
+    assert.ok(files.length >= 5, `found the ${dir} sources (${files.length})`);
+    const offenders: string[] = [];
+    for (const f of files)
+      for (const spec of importSpecifiers(readFileSync(f, 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        const target = resolve(dirname(f), spec);
+        if (!relative(testsDir, target).startsWith('..')) offenders.push(`${relative(REPO_ROOT, f)} imports ${spec}`);
+      }
+    assert.deepEqual(offenders, []);
+  });
+}

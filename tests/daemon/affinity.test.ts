@@ -11,7 +11,7 @@ import { parseRunArgs } from '../../daemon/run-config.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());

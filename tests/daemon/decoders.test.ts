@@ -18,7 +18,7 @@ import { baselineFixture, type BaselineFixture } from '../support/baselines.js';
 import { CliProcess, type LogLine } from '../../harness/process.js';
 import { writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 
 const tmp = tempDir('langevind-baselines-');
 after(() => tmp.cleanup());

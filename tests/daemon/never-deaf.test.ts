@@ -15,7 +15,7 @@ import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir, type Transport } from '../support/net.js';
 import { missingPyZmq, monoNs, PyRig, type RigReport } from '../support/py-rig.js';
-import { DecodedCollector } from '../support/zmq-peers.js';
+import { DecodedCollector } from '../../harness/zmq-peers.js';
 
 const skip = missingPyZmq();
 const tmp = tempDir('langevind-deaf-');

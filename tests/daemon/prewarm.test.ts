@@ -12,7 +12,7 @@ import type { RunSummary } from '../../daemon/metrics.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 
 const tmp = tempDir('langevind-prewarm-floor-');
 after(() => tmp.cleanup());

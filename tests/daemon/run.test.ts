@@ -16,7 +16,7 @@ import { findStream, readXdf, sampleRow } from '../../streams/xdf/reader.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir, type Transport } from '../support/net.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 import { join } from 'node:path';
 
 const tmp = tempDir();

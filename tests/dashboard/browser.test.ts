@@ -18,7 +18,7 @@ import { launchChromium } from '../support/browser.js';
 import { tempDir } from '../support/net.js';
 import { loadRecording } from '../../streams/replay.js';
 import { writeTestModel } from '../support/model.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 import { READ_PAGE, type PageState } from './page-state.js';
 
 const ROOT = REPO_ROOT;

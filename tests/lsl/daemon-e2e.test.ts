@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
 import { CliProcess } from '../../harness/process.js';
 import { endpoint, tempDir } from '../support/net.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 import { writeTestModel, syntheticCounts } from '../support/model.js';
 import { parseStreamInfo } from '../../streams/stream-info.js';
 import { childText, path } from '../../streams/xml.js';

@@ -13,7 +13,7 @@ import type { RunSummary } from '../../daemon/metrics.js';
 import { CliProcess } from '../../harness/process.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
-import { DecodedCollector } from '../support/zmq-peers.js';
+import { DecodedCollector } from '../../harness/zmq-peers.js';
 
 const cfgPath = testConfigPath();
 process.env.LSLAPICFG = cfgPath;

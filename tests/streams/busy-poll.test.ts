@@ -15,7 +15,7 @@ import { spinUntilReadable } from '../../streams/zmq/busy-poll.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
 import { endpoint, tempDir } from '../support/net.js';
-import { DecodedCollector, RigPublisher } from '../support/zmq-peers.js';
+import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 
 const tmp = tempDir('langevind-busypoll-floor-');
 after(() => tmp.cleanup());

@@ -1,7 +1,7 @@
-/** The daemon's ZeroMQ peers as a rig and a task computer would be, for tests. */
+/** The daemon's ZeroMQ peers as a rig and a task computer would be, for tests and the fuzzer. */
 import { Subscriber, XPublisher } from 'zeromq';
-import { DecodedReader, SpikeBinWriter, newDecoded } from '../../streams/proto.js';
-import type { Decoded, SpikeBin } from '../../streams/types.js';
+import { DecodedReader, SpikeBinWriter, newDecoded } from '../streams/proto.js';
+import type { Decoded, SpikeBin } from '../streams/types.js';
 
 /**
  * A rig: binds an XPUB and publishes SpikeBins on topic "spikes". waitForSubscriber() resolves when
