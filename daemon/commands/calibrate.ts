@@ -3,7 +3,7 @@
  * model on a recorded calibration block and reports how it decodes the held-out end of it.
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../usage.js';
+import { numberOf, UsageError } from '../usage.js';
 import { KALMAN_STATES, type KalmanState } from '../../model/baselines.js';
 
 const HELP = `usage: langevind calibrate RECORDING.xdf --out MODEL.safetensors [options]
@@ -45,8 +45,8 @@ function usageError(msg: string): UsageError {
 
 function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max))
+  const x = numberOf(v);
+  if (x === null || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max))
     throw usageError(`--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.max !== undefined ? ` ≤ ${opts.max}` : ''}, got "${v}"`);
   return x;
 }

@@ -22,6 +22,10 @@ describe('langevind calibrate (CLI)', () => {
     const b = spawnSync(process.execPath, [cli, 'calibrate', rec, '--out', join(dir, 'x'), '--backend', 'gpu'], { encoding: 'utf8' });
     assert.equal(b.status, 2);
     assert.match(b.stderr, /--backend must be wasm, cpu or tensorflow/);
+    // A blank value is not zero epochs: Number('') is 0, and calibrate once took it as such.
+    const blank = spawnSync(process.execPath, [cli, 'calibrate', rec, '--out', join(dir, 'x'), '--epochs', ' '], { encoding: 'utf8' });
+    assert.equal(blank.status, 2);
+    assert.match(blank.stderr, /--epochs must be an integer ≥ 1, got " "/);
     const h = spawnSync(process.execPath, [cli, 'calibrate', '--help'], { encoding: 'utf8' });
     assert.equal(h.status, 0);
     assert.match(h.stdout, /--max-minutes/);
