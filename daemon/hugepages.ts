@@ -15,6 +15,7 @@
  * (another OS, THP "never", an older kernel, no koffi) the daemon runs as before and says why.
  */
 import { createRequire } from 'node:module';
+import { OnlineFilter } from '../model/filter.js';
 
 const MADV_HUGEPAGE = 14;
 const MADV_COLLAPSE = 25;
@@ -69,4 +70,24 @@ export function adviseHugePages(memory: ArrayBuffer): HugePagesResult {
   if (c.madvise(start, len, MADV_HUGEPAGE) !== 0) return { bytes: 0, collapsed: false, note: `madvise(MADV_HUGEPAGE) failed (errno ${c.errno()}; transparent huge pages disabled?)` };
   const collapsed = c.madvise(start, len, MADV_COLLAPSE) === 0;
   return { bytes: Number(len), collapsed, note: collapsed ? undefined : `MADV_COLLAPSE failed (errno ${c.errno()}): the pages become huge when khugepaged collapses them` };
+}
+
+/** What adviseDecoderHugePages did for each decoder, so a swap report can say it of the filter it swaps in. */
+const advised = new WeakMap<object, HugePagesResult>();
+
+/**
+ * The same for a decoder: a LangevinFlow filter on the wasm kernels has one WebAssembly memory
+ * to back; any other decoder (plain TypeScript kernels, a Wiener or Kalman baseline) is a few
+ * kB and null says there was nothing to do.
+ */
+export function adviseDecoderHugePages(decoder: object): HugePagesResult | null {
+  if (!(decoder instanceof OnlineFilter) || decoder.backend !== 'wasm') return null;
+  const r = adviseHugePages(decoder.buffers[0].buffer as ArrayBuffer);
+  advised.set(decoder, r);
+  return r;
+}
+
+/** What adviseDecoderHugePages did for this decoder, or null if it never ran on it. */
+export function hugePagesOf(decoder: object): HugePagesResult | null {
+  return advised.get(decoder) ?? null;
 }

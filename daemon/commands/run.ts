@@ -17,7 +17,7 @@ import { createLogger, RateLimiter, type Logger } from '../log.js';
 import { formatSummary, Metrics, type RunSummary } from '../metrics.js';
 import { decode, type PipelineObserver } from '../pipeline/index.js';
 import { Prewarmer, buffersOf } from '../prewarm.js';
-import { adviseHugePages } from '../hugepages.js';
+import { adviseDecoderHugePages } from '../hugepages.js';
 import { parseRunArgs, RunConfigError, RUN_USAGE, type RunConfig } from '../run-config.js';
 import { attachControl, type AttachedControl } from '../control/attach.js';
 import { LiveFeed } from '../dashboard/live-feed.js';
@@ -83,10 +83,8 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
   if (cfg.prewarmMs >= model.config.bin_ms) throw new RunConfigError(`--prewarm must be less than the bin width (${model.config.bin_ms} ms), got ${cfg.prewarmMs}`);
   const filterOptions = cfg.kernels ? { kernels: cfg.kernels === 'ts' ? tsKernels : wasmKernels } : {};
   const filter = createDecoder(model, cfg.decoder, filterOptions);
-  if (cfg.hugePages && filter instanceof OnlineFilter && filter.backend === 'wasm') {
-    const hp = adviseHugePages(filter.buffers[0].buffer as ArrayBuffer);
-    log.info('huge pages', { bytes: hp.bytes, collapsed: hp.collapsed, ...(hp.note ? { note: hp.note } : {}) });
-  }
+  const hp = cfg.hugePages ? adviseDecoderHugePages(filter) : null;
+  if (hp) log.info('huge pages', { bytes: hp.bytes, collapsed: hp.collapsed, ...(hp.note ? { note: hp.note } : {}) });
   warmUp(filter, model.config.n_in);
   const metrics = new Metrics();
   const slot = new FilterSlot(filter, decoderId(model, cfg.decoder));
@@ -214,7 +212,7 @@ export async function runDaemon(cfg: RunConfig, opts: RunOptions): Promise<{ sum
       const feed = new LiveFeed({ nIn: model.config.n_in, binMs: model.config.bin_ms, velocityLabels: model.config.velocity_labels });
       observers.push(feed);
       control = await attachControl(controlSettings, {
-        model, decoder: cfg.decoder, filterOptions, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
+        model, decoder: cfg.decoder, filterOptions, hugePages: cfg.hugePages, slot, metrics, lastBin, config: cfg, recordPath: cfg.record, log: opts.log,
         outputs,
         summary: () => metrics.summary(outputs()),
         counters: () => metrics,

@@ -49,6 +49,8 @@ export interface SwapReport {
   slices?: number;
   in_place?: boolean;
   path?: string;
+  /** With `run --hugepages on` (a LangevinFlow reload): the bytes of the swapped-in filter's memory advised into 2 MiB pages, and whether they were collapsed at once; null when it has none. */
+  huge_pages?: { bytes: number; collapsed: boolean } | null;
 }
 
 export interface RecordingInfo {

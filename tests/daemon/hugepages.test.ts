@@ -17,6 +17,7 @@ import { syntheticCounts } from '../support/model.js';
 import { tempDir } from '../support/net.js';
 import { CliProcess } from '../../harness/process.js';
 import { endpoint } from '../support/net.js';
+import { http, startControlled } from './control/support.js';
 
 const tmp = tempDir('langevind-hugepages-floor-');
 after(() => tmp.cleanup());
@@ -29,9 +30,9 @@ const model = loadModel(modelPath);
 const THP = '/sys/kernel/mm/transparent_hugepage/enabled';
 const thpOn = process.platform === 'linux' && existsSync(THP) && !/\[never\]/.test(readFileSync(THP, 'utf8'));
 
-/** kB of anonymous huge pages of this process, from /proc/self/smaps_rollup. */
-function anonHugeKbTotal(): number {
-  const m = readFileSync('/proc/self/smaps_rollup', 'utf8').match(/AnonHugePages:\s+(\d+)/);
+/** kB of anonymous huge pages of a process (default this one), from /proc/PID/smaps_rollup. */
+function anonHugeKbTotal(pid: number | 'self' = 'self'): number {
+  const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/AnonHugePages:\s+(\d+)/);
   return m ? Number(m[1]) : 0;
 }
 
@@ -81,6 +82,42 @@ describe('run --hugepages', () => {
       assert.deepEqual(await d.stop('SIGINT'), { code: 0, signal: null });
     } finally {
       d.kill();
+    }
+  });
+
+  it('backs every filter a hot swap brings in: the standby one, reloaded in place, and one of a new shape', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async () => {
+    // Same shape as M (in place into the standby filter made at start-up), then a new shape (a new memory).
+    const same = join(tmp.dir, 'M-b.safetensors');
+    saveModel(same, makeModel(mCfg, initWeights(mCfg, 4)));
+    const wideCfg = { ...mCfg, ff: mCfg.ff * 2 };
+    const wide = join(tmp.dir, 'M-wide.safetensors');
+    saveModel(wide, makeModel(wideCfg, initWeights(wideCfg, 5)));
+    const d = await startControlled(modelPath);
+    try {
+      const first = d.daemon.logs.find((l) => l.msg === 'huge pages') as unknown as { bytes: number; collapsed: boolean };
+      if (thpOn && first.collapsed) {
+        // The running filter and the standby one.
+        assert.ok(anonHugeKbTotal(d.daemon.child.pid!) >= (2 * first.bytes) / 1024, `AnonHugePages ${anonHugeKbTotal(d.daemon.child.pid!)} kB, one filter is ${first.bytes / 1024} kB`);
+      }
+      for (const [path, inPlace] of [['M-b.safetensors', true], ['M-wide.safetensors', false]] as const) {
+        const r = await http(d.url, 'POST', '/model', { json: { path } });
+        assert.equal(r.status, 200, r.text);
+        const s = r.body.swapped as { in_place: boolean; huge_pages: { bytes: number; collapsed: boolean } | null };
+        assert.equal(s.in_place, inPlace, path);
+        assert.ok(s.huge_pages !== null, `${path}: the swapped-in filter was never advised`);
+        if (thpOn) assert.ok(s.huge_pages.bytes >= 2 << 20, `${path}: ${JSON.stringify(s.huge_pages)}`);
+        else assert.equal(s.huge_pages.bytes, 0);
+      }
+      const off = await startControlled(modelPath, ['--hugepages', 'off']);
+      try {
+        const r = await http(off.url, 'POST', '/model', { json: { path: 'M-b.safetensors' } });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.body.swapped.huge_pages, undefined, '--hugepages off: nothing advised, nothing reported');
+      } finally {
+        await off.daemon.stop();
+      }
+    } finally {
+      await d.daemon.stop();
     }
   });
 });
