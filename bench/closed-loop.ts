@@ -27,7 +27,7 @@
  * --reuse keeps calibration blocks and models already in --dir (to rerun the closed-loop part);
  * --quick: one seed, 10 trials, 1 calibration epoch (a smoke run, not a measurement).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,8 @@ const refitArgs = (argv['refit-args'] ?? '').split(/\s+/).filter(Boolean);
 
 async function runBlock(protocol: Intent, seed: number, label: string, decoder: BlockResult['decoder'], model: string, refit?: LiveRefit): Promise<{ result: BlockResult; report: ReportBlock }> {
   const name = `${protocol}-s${seed}-${label.replace(/[^a-z0-9]+/gi, '-')}`;
-  const sock = (k: string): string => `zmq+ipc://${join(dir, `${name}-${k}.sock`)}`;
+  const sockPath = (k: string): string => join(dir, `${name}-${k}.sock`);
+  const sock = (k: string): string => `zmq+ipc://${sockPath(k)}`;
   const daemonXdf = join(dir, `${name}-daemon.xdf`), taskXdf = join(dir, `${name}-task.xdf`), truthXdf = join(dir, `${name}-intention.xdf`), recording = join(dir, `${name}.xdf`), taskJson = join(dir, `${name}-task.json`);
   const procs: CliProcess[] = [];
   const l0 = load();
@@ -165,6 +166,8 @@ async function runBlock(protocol: Intent, seed: number, label: string, decoder: 
     };
   } finally {
     for (const p of procs.reverse()) await p.stop('SIGINT').catch(() => p.kill());
+    // libzmq unlinks an ipc file only when its binder closes cleanly; a killed one leaves it.
+    for (const k of ['spikes', 'velocity', 'task']) rmSync(sockPath(k), { force: true });
   }
 }
 

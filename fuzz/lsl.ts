@@ -21,6 +21,7 @@ import { compileQuery } from '../streams/lsl/query.js';
 import { CHANNEL_FORMATS, makeStreamInfo, parseStreamInfo, streamInfoToXml, type ChannelFormat, type StreamInfo } from '../streams/stream-info.js';
 import { parseXml } from '../streams/xml.js';
 import { TEST_LSL_CFG } from '../harness/liblsl.js';
+import { feedOkHeader, RogueOutlet } from '../harness/lsl-rogue.js';
 import { caseSeed, Gen } from './gen.js';
 import { catchingCrashes, classifyThrow, Tally, type SurfaceResult } from './tally.js';
 
@@ -246,10 +247,6 @@ interface InletCase {
   expect: number;
 }
 
-function okHeader(uid: string, extra = '', dpv = '110'): string {
-  return `LSL/110 200 OK\r\nUID: ${uid}\r\nByte-Order: 1234\r\nSuppress-Subnormals: 0\r\nData-Protocol-Version: ${dpv}\r\n${extra}\r\n`;
-}
-
 function sample110(values: number[], ts: number): Buffer {
   const b = Buffer.alloc(numericSampleSize(FMT, N_CH));
   return b.subarray(0, encodeSample110(b, 0, FMT, values, ts));
@@ -270,7 +267,7 @@ export function inletCase(g: Gen, info: StreamInfo): InletCase {
   const samples = (k: number, odd: boolean): Buffer[] => Array.from({ length: k }, (_, j) => sample110(odd ? oddValues(g) : [j, j, j], g.pick([1 + j * 0.02, -1, NaN, Infinity, -1e300, 0])));
   if (r === 0) {
     const m = g.mutate(Buffer.from(honest));
-    return { kind: `fullinfo_${m.how}`, fullinfo: m.bytes.toString('utf8'), feed: Buffer.concat([Buffer.from(okHeader(uid)), patterns110(), ...samples(2, false)]), expect: -1 };
+    return { kind: `fullinfo_${m.how}`, fullinfo: m.bytes.toString('utf8'), feed: Buffer.concat([Buffer.from(feedOkHeader(uid)), patterns110(), ...samples(2, false)]), expect: -1 };
   }
   if (r === 1) {
     const lie = g.pick([
@@ -282,24 +279,24 @@ export function inletCase(g: Gen, info: StreamInfo): InletCase {
       honest.replace(/<v4service_port>[^<]*</, `<v4service_port>${g.pick(['0', '-1', '70000', 'x'])}<`),
       g.text(200), '', '<info>', '<?xml version="1.0"?><info><desc/></info>',
     ]);
-    return { kind: 'fullinfo_lies', fullinfo: lie, feed: Buffer.concat([Buffer.from(okHeader(uid)), patterns110(), ...samples(2, false)]), expect: -1 };
+    return { kind: 'fullinfo_lies', fullinfo: lie, feed: Buffer.concat([Buffer.from(feedOkHeader(uid)), patterns110(), ...samples(2, false)]), expect: -1 };
   }
   if (r === 2) {
     const head = g.pick([
-      okHeader(uid, '', g.pick(['999', 'NaN', '-1', '100', '', 'x'])), okHeader(uid).replace('1234', g.pick(['4321', '0', '1', 'x', ''])), okHeader(randomUUID()),
+      feedOkHeader(uid, '', g.pick(['999', 'NaN', '-1', '100', '', 'x'])), feedOkHeader(uid).replace('1234', g.pick(['4321', '0', '1', 'x', ''])), feedOkHeader(randomUUID()),
       'LSL/110 404 Not found', 'LSL/110 505 Version not supported', 'LSL/110 301 Moved\r\n\r\n', 'LSL/110 500 Oops\r\n\r\n', 'HTTP/1.1 200 OK\r\n\r\n', 'LSL/110 200\r\n\r\n',
       'LSL/x 200 OK\r\n\r\n', '\r\n\r\n', `LSL/110 200 OK\r\n${feedHeaders(g)}\r\n\r\n`, 'X'.repeat(17 * 1024),
     ]);
     return { kind: 'feed_header', feed: Buffer.concat([Buffer.from(head), patterns110(), ...samples(2, false)]), expect: -1 };
   }
   if (r === 3) {
-    const m = g.mutate(Buffer.concat([Buffer.from(okHeader(uid)), patterns110()]));
+    const m = g.mutate(Buffer.concat([Buffer.from(feedOkHeader(uid)), patterns110()]));
     return { kind: `handshake_${m.how}`, feed: Buffer.concat([m.bytes, ...samples(2, false)]), expect: -1 };
   }
   if (r === 4) {
     // Wrong test patterns: right framing, wrong values or timestamp.
     const tp = g.chance(0.5) ? sample110([1, 2, 3], TEST_PATTERN_TIMESTAMP) : sample110(testPattern(FMT, N_CH, 4) as number[], 1);
-    return { kind: 'test_pattern', feed: Buffer.concat([Buffer.from(okHeader(uid)), tp, tp, ...samples(2, false)]), expect: 0 };
+    return { kind: 'test_pattern', feed: Buffer.concat([Buffer.from(feedOkHeader(uid)), tp, tp, ...samples(2, false)]), expect: 0 };
   }
   if (r < 8) {
     // Well-framed samples (odd values and stamps included), then corruption or a cut.
@@ -310,7 +307,7 @@ export function inletCase(g: Gen, info: StreamInfo): InletCase {
       Buffer.from([1, ...Array.from({ length: N_CH * 4 - 1 }, () => 0)]),
     ]);
     const kind = r === 5 ? 'samples_then_cut' : r === 6 ? 'odd_values' : 'odd_values_then_garbage';
-    return { kind, feed: Buffer.concat([Buffer.from(okHeader(uid)), patterns110(), ...good, tail]), expect: k };
+    return { kind, feed: Buffer.concat([Buffer.from(feedOkHeader(uid)), patterns110(), ...good, tail]), expect: k };
   }
   if (r === 8) {
     // Protocol 1.00: archive header, shortinfo string, var-int samples, mutated.
@@ -318,52 +315,43 @@ export function inletCase(g: Gen, info: StreamInfo): InletCase {
     const body = Buffer.concat([ARCHIVE_HEADER, encodeArchiveString(si), encodeSample100(FMT, testPattern(FMT, N_CH, 4), TEST_PATTERN_TIMESTAMP, true),
       encodeSample100(FMT, testPattern(FMT, N_CH, 2), TEST_PATTERN_TIMESTAMP, false), ...Array.from({ length: 3 }, (_, j) => encodeSample100(FMT, [j, j, j], 1 + j, false))]);
     const m = g.mutate(body);
-    return { kind: `feed_100_${m.how}`, feed: Buffer.concat([Buffer.from(okHeader(uid, '', '100')), m.bytes]), expect: -1 };
+    return { kind: `feed_100_${m.how}`, feed: Buffer.concat([Buffer.from(feedOkHeader(uid, '', '100')), m.bytes]), expect: -1 };
   }
   return { kind: 'random_feed', feed: g.bytes(g.size(4096)), expect: -1 };
 }
 
-/** A rogue outlet whose replies the fuzzer sets per connection. */
+/** The rogue outlet (harness/lsl-rogue.ts) with replies the fuzzer sets per case. */
 export class RogueServer {
-  info!: StreamInfo;
   current: InletCase | undefined;
-  feeds = 0;
-  fullinfos = 0;
-  private server!: net.Server;
-  private readonly sockets = new Set<net.Socket>();
+  private outlet!: RogueOutlet;
   /** Resolves when the feed connection of the current case has been answered and closed. */
   private onFeedDone: (() => void) | undefined;
 
+  get info(): StreamInfo {
+    return this.outlet.info;
+  }
+  get feeds(): number {
+    return this.outlet.connections;
+  }
+  get fullinfos(): number {
+    return this.outlet.fullinfos;
+  }
+
   async start(): Promise<this> {
-    this.server = net.createServer((s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => undefined);
-      let buf = '';
-      s.on('data', (d) => {
-        if (buf === '\u0000') return;
-        buf += d.toString('latin1');
-        if (buf.startsWith('LSL:fullinfo\r\n')) {
-          buf = '\u0000';
-          this.fullinfos++;
-          const c = this.current;
-          s.end(c?.fullinfo ?? streamInfoToXml(this.info));
-          // A lie is told once: the inlet's next attempt gets the honest info and then the case's feed.
-          if (c?.fullinfo !== undefined) this.current = { ...c, fullinfo: undefined };
-        } else if (buf.startsWith('LSL:streamfeed') && buf.includes('\r\n\r\n')) {
-          buf = '\u0000';
-          this.feeds++;
-          const c = this.current;
-          s.end(c ? c.feed : Buffer.alloc(0));
-          s.once('close', () => { const f = this.onFeedDone; this.onFeedDone = undefined; f?.(); });
-        }
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.info = makeStreamInfo({
-      name: `fuzz-rogue-${process.pid}`, type: 'SpikeCounts', channelCount: N_CH, channelFormat: FMT, nominalSrate: 50, sourceId: 'fuzz-rogue',
-      uid: randomUUID(), createdAt: 1, hostname: 'rogue', v4address: '127.0.0.1', v4dataPort: (this.server.address() as net.AddressInfo).port, v4servicePort: 0,
-    });
+    this.outlet = await new RogueOutlet({
+      name: `fuzz-rogue-${process.pid}`, type: 'SpikeCounts', channelCount: N_CH, channelFormat: FMT, srate: 50, sourceId: 'fuzz-rogue', udp: false,
+      fullinfo: (info) => {
+        const c = this.current;
+        // A lie is told once: the inlet's next attempt gets the honest info and then the case's feed.
+        if (c?.fullinfo !== undefined) this.current = { ...c, fullinfo: undefined };
+        return c?.fullinfo ?? streamInfoToXml(info);
+      },
+      feed: (sock) => {
+        const c = this.current;
+        sock.end(c ? c.feed : Buffer.alloc(0));
+        sock.once('close', () => { const f = this.onFeedDone; this.onFeedDone = undefined; f?.(); });
+      },
+    }).start();
     return this;
   }
 
@@ -376,9 +364,8 @@ export class RogueServer {
     });
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
+  close(): Promise<void> {
+    return this.outlet.close();
   }
 }
 
@@ -429,7 +416,7 @@ export async function fuzzLslInlet(opts: LslFuzzOptions): Promise<SurfaceResult>
         if ((i + 1) % storm === 0 || i === opts.cases - 1) {
           // An honest feed of 50 samples arrives completely.
           const before2 = samples;
-          const ok = await rogue.serve({ kind: 'valid', feed: Buffer.concat([Buffer.from(okHeader(rogue.info.uid)), patterns110(), ...Array.from({ length: 50 }, (_, j) => sample110([j, 1, 2], 1 + j / 50))]), expect: 50 }, 5000);
+          const ok = await rogue.serve({ kind: 'valid', feed: Buffer.concat([Buffer.from(feedOkHeader(rogue.info.uid)), patterns110(), ...Array.from({ length: 50 }, (_, j) => sample110([j, 1, 2], 1 + j / 50))]), expect: 50 }, 5000);
           if (ok) await until(() => samples - before2 >= 50, 2000);
           t.validCheck(`honest feed after case ${i}`, 50, samples - before2);
         }

@@ -7,7 +7,7 @@ import { LslInlet } from '../../streams/lsl/inlet.js';
 import { encodeSample110, numericSampleSize, TEST_PATTERN_TIMESTAMP, testPattern } from '../../streams/lsl/codec.js';
 import { streamInfoToXml } from '../../streams/stream-info.js';
 import { TEST_LSL_CFG } from '../../harness/liblsl.js';
-import { FEED_OK_HEADER, RogueOutlet } from '../lsl/support/rogue.js';
+import { feedOkHeader, RogueOutlet } from '../../harness/lsl-rogue.js';
 
 const cfg = configFromText(TEST_LSL_CFG, 'test');
 
@@ -19,7 +19,7 @@ function sample(values: number[], ts: number): Buffer {
 function honestFeed(rogue: RogueOutlet, samples: number) {
   return (sock: net.Socket): void => {
     sock.end(Buffer.concat([
-      Buffer.from(FEED_OK_HEADER(rogue.info.uid)),
+      Buffer.from(feedOkHeader(rogue.info.uid)),
       sample(testPattern('float32', 2, 4) as number[], TEST_PATTERN_TIMESTAMP),
       sample(testPattern('float32', 2, 2) as number[], TEST_PATTERN_TIMESTAMP),
       ...Array.from({ length: samples }, (_, k) => sample([k, -k], 1 + k)),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { testConfigPath } from '../../harness/liblsl.js';
-import { FEED_OK_HEADER, RogueOutlet } from './support/rogue.js';
+import { feedOkHeader, RogueOutlet } from '../../harness/lsl-rogue.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { LslOutlet } from '../../streams/lsl/outlet.js';
 import { LslInlet, type InletEvent } from '../../streams/lsl/inlet.js';
@@ -166,7 +166,7 @@ test('inlet: a wrong test pattern is rejected and counted, then the inlet reconn
   const rogue = await new RogueOutlet({
     name: uniq('tp'), channelCount: 2, channelFormat: 'float32',
     feed: (s, k) => {
-      s.write(FEED_OK_HEADER(rogue.info.uid));
+      s.write(feedOkHeader(rogue.info.uid));
       s.write(testPatterns('float32', 2, k === 1));
       if (k > 1) { const b = Buffer.alloc(17); encodeSample110(b, 0, 'float32', [1, 2], 5); s.write(b); }
     },
@@ -188,7 +188,7 @@ test('inlet: a 1.00 feed header claiming another channel count, or a fullinfo th
     name: uniq('hdr'), channelCount: 2, channelFormat: 'float32',
     feed: (s) => {
       const liar = streamInfoToXml({ ...rogue.info, channelCount: 3 }, true);
-      s.write(FEED_OK_HEADER(rogue.info.uid).replace('Data-Protocol-Version: 110', 'Data-Protocol-Version: 100'));
+      s.write(feedOkHeader(rogue.info.uid, '', '100'));
       s.write(Buffer.concat([ARCHIVE_HEADER, encodeArchiveString(liar), encodeSample100('float32', testPattern('float32', 3, 4), TEST_PATTERN_TIMESTAMP, true)]));
     },
   }).start();
@@ -220,7 +220,7 @@ test('inlet: a feed that stalls mid-sample trips the watchdog and reconnects; a 
   const rogue = await new RogueOutlet({
     name: uniq('stall'), channelCount: 2, channelFormat: 'float32',
     feed: (s, k) => {
-      s.write(FEED_OK_HEADER(rogue.info.uid));
+      s.write(feedOkHeader(rogue.info.uid));
       s.write(testPatterns('float32', 2));
       const b = Buffer.alloc(17);
       encodeSample110(b, 0, 'float32', [k, k], 10 + k);

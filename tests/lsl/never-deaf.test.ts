@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { LiblslPeer, testConfigPath } from '../../harness/liblsl.js';
-import { FEED_OK_HEADER, RogueOutlet } from './support/rogue.js';
+import { feedOkHeader, RogueOutlet } from '../../harness/lsl-rogue.js';
 import { loadLslConfig } from '../../streams/lsl/config.js';
 import { localClock } from '../../streams/lsl/clock.js';
 import { LslInlet, type InletEvent } from '../../streams/lsl/inlet.js';
@@ -40,7 +40,7 @@ test('inlet: a link dropped mid-stream and garbage mid-stream each cost one reco
   const rogue = await new RogueOutlet({
     name: uniq('drop'), channelCount: 2, channelFormat: 'float32',
     feed: (s, k) => {
-      s.write(FEED_OK_HEADER(rogue.info.uid));
+      s.write(feedOkHeader(rogue.info.uid));
       const first = 1 + (k - 1) * 5;
       s.write(samples110(Array.from({ length: 5 }, (_, i) => [first + i, first + i]), first));
       if (k === 1) setTimeout(() => s.destroy(), 50); // the link drops with the outlet alive
