@@ -1,7 +1,9 @@
 /**
  * Who may talk to the control plane, decided before a body is read:
  *   - with a token configured, mutating requests need it always; every request needs it when the
- *     server listens beyond loopback;
+ *     server listens beyond loopback. Reads of a public route (the dashboard's page and scripts:
+ *     code, no data) never look at it; the page sends it for its data. Elsewhere a token that is
+ *     sent and wrong is refused even where none is needed, so a client learns it is wrong;
  *   - on loopback, the Host header must name loopback (a web page that rebinds its DNS name to
  *     127.0.0.1 cannot reach the API), and a browser request from another origin is refused
  *     (cross-site POSTs without a preflight);
@@ -40,12 +42,15 @@ function hostOf(h: string): string {
   return i >= 0 && h.indexOf(':') === i ? h.slice(0, i) : h;
 }
 
-export function createGuard(opts: GuardOptions): (r: GuardRequest) => void {
+/** Checks one request; `isPublic`: the route was registered with `config: { public: true }`. */
+export type Guard = (r: GuardRequest, isPublic?: boolean) => void;
+
+export function createGuard(opts: GuardOptions): Guard {
   const check = opts.token !== undefined ? bearerChecker(opts.token) : null;
   const rate = opts.ratePerSecond ?? 100;
   let windowStart = 0;
   let inWindow = 0;
-  return (r) => {
+  return (r, isPublic = false) => {
     const now = performance.now();
     if (now - windowStart >= 1000) {
       windowStart = now;
@@ -67,9 +72,11 @@ export function createGuard(opts: GuardOptions): (r: GuardRequest) => void {
         if (!isLoopback(oh)) throw new ControlError(403, 'EFORBIDDEN', `requests from origin ${origin} are refused`);
       }
     }
-    const needsToken = check !== null && (!opts.loopback || !SAFE.has(r.method));
-    if (!needsToken) return;
-    const verdict = check!(header(r, 'authorization'));
+    const safe = SAFE.has(r.method);
+    if (check === null || (isPublic && safe)) return;
+    const needsToken = !safe || !opts.loopback;
+    const verdict = check(header(r, 'authorization'));
+    if (verdict === 'missing' && !needsToken) return;
     if (verdict === 'missing') throw new ControlError(401, 'EUNAUTHORIZED', 'this request needs "Authorization: Bearer <token>" (the token in --control-token-file)');
     if (verdict === 'wrong') throw new ControlError(403, 'EFORBIDDEN', 'wrong bearer token');
   };

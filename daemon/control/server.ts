@@ -144,7 +144,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   });
 
   app.addHook('onRequest', async (req) => {
-    guard(req);
+    guard(req, (req.routeOptions.config as { public?: unknown } | undefined)?.public === true);
   });
   app.setErrorHandler((err: FastifyError | ControlError, req: FastifyRequest, reply: FastifyReply) => {
     const e = err instanceof ControlError ? err : fromFastify(err as FastifyError);

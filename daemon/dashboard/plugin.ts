@@ -74,8 +74,10 @@ export function registerDashboard(app: FastifyInstance, opts: DashboardOptions):
   const assets = loadAssets();
   const hub = new SseHub(opts.sse);
 
+  // Public: beyond loopback a browser cannot put a bearer header on a page it navigates to. The
+  // page and its scripts are code with no data in them; /events, the data, needs the token.
   for (const [path, a] of Object.entries(assets)) {
-    app.get(path, (_req, reply) => {
+    app.get(path, { config: { public: true } }, (_req, reply) => {
       void reply.header('content-type', a.type).header('cache-control', 'no-cache').send(a.body);
     });
   }

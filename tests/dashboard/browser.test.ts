@@ -7,7 +7,7 @@
  * Also takes the README's screenshot (DASHBOARD_SCREENSHOT=docs/dashboard.png to keep it).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -169,6 +169,36 @@ describe('dashboard of a running daemon fed by langevind replay', () => {
     } finally {
       await d.stop();
       rig.close();
+    }
+  });
+
+  it('with a control token: the page sends the token of its #token= address for /events, takes it out of the address bar, and says when it is wrong', async () => {
+    const TOKEN = 'dashboard-token-0123456789';
+    const tokenFile = join(tmp.dir, 'token');
+    writeFileSync(tokenFile, TOKEN + '\n');
+    const [pIn, pOut] = [await freePort(), await freePort()];
+    const d = await CliProcess.start(['run', '--model', MODEL, '--input', `zmq+tcp://127.0.0.1:${pIn}`, '--output', `zmq+tcp://127.0.0.1:${pOut}`, '--status-interval', '0', '--control', '127.0.0.1:0', '--control-token-file', tokenFile]);
+    try {
+      const url = (d.logs.find((l) => l.msg === 'ready') as unknown as { control: string }).control;
+      const right = await chromium.context.newPage();
+      const seen: Array<string | undefined> = [];
+      right.on('request', (r) => { if (r.url().endsWith('/events')) seen.push(r.headers().authorization); });
+      await right.goto(`${url}/#token=${TOKEN}`);
+      await right.waitForFunction('window.langevindDashboard && window.langevindDashboard.meta !== null', undefined, { timeout: 10000 });
+      assert.deepEqual(seen, [`Bearer ${TOKEN}`], 'GET /events carried the bearer token');
+      assert.equal(await right.evaluate('location.href'), `${url}/`, 'the token is out of the address bar');
+      // A reload of the tab keeps it (sessionStorage), with nothing in the address.
+      await right.reload();
+      await right.waitForFunction('window.langevindDashboard && window.langevindDashboard.meta !== null', undefined, { timeout: 10000 });
+      assert.equal(seen.at(-1), `Bearer ${TOKEN}`);
+      // A wrong token is refused (403) even on loopback, where reads need none, and the page says so.
+      const wrong = await chromium.context.newPage();
+      await wrong.goto(`${url}/#token=not-the-token-at-all`);
+      await wrong.waitForFunction(`document.getElementById('health').dataset.health === 'wrong token'`, undefined, { timeout: 10000 });
+      assert.equal(await wrong.evaluate('window.langevindDashboard.meta'), null);
+      assert.match(await wrong.evaluate(`document.getElementById('health-reasons').textContent`) as string, /#token=/);
+    } finally {
+      await d.stop();
     }
   });
 });

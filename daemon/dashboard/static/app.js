@@ -1,5 +1,5 @@
 // The live dashboard's page: plain browser JavaScript, no build step. It listens to the daemon's
-// server-sent events (/events), keeps the last WINDOW_S seconds of what the daemon decoded, and
+// server-sent events (/events, with the bearer token from #token= when there is one), keeps the last WINDOW_S seconds of what the daemon decoded, and
 // redraws once per animation frame after an update. What the plots hold is also exposed as
 // window.langevindDashboard, so a test can compare the plotted values with what the daemon sent.
 'use strict';
@@ -406,22 +406,84 @@
   }
   window.addEventListener('resize', resize);
 
-  const es = new EventSource('/events');
-  es.addEventListener('hello', (e) => {
-    setup(JSON.parse(e.data));
-    redraw();
-  });
-  es.addEventListener('update', (e) => {
-    const u = JSON.parse(e.data);
-    if (!state.meta) return;
-    apply(u.feed);
-    snapshot(u);
-    redraw();
-  });
-  es.onerror = () => {
+  /** The health badge for a page that is not receiving: why, in words. */
+  function showOffline(word, detail) {
     const el = $('health');
-    el.textContent = 'disconnected';
-    el.dataset.health = 'disconnected';
+    el.textContent = word;
+    el.dataset.health = word;
     el.className = 'badge bad';
-  };
+    const box = $('health-reasons');
+    box.hidden = !detail;
+    box.className = 'reasons bad';
+    box.textContent = detail || '';
+  }
+
+  function dispatch(event, data) {
+    if (event === 'hello') {
+      setup(JSON.parse(data));
+      redraw();
+    } else if (event === 'update') {
+      const u = JSON.parse(data);
+      if (!state.meta) return;
+      apply(u.feed);
+      snapshot(u);
+      redraw();
+    }
+  }
+
+  // The control API's bearer token, when it has one: given in the address's fragment
+  // (http://rig:7370/#token=…), which the browser never sends anywhere, kept for this tab only and
+  // taken out of the address bar.
+  const token = (() => {
+    const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+    if (m) {
+      sessionStorage.setItem('langevind-token', decodeURIComponent(m[1]));
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    return sessionStorage.getItem('langevind-token');
+  })();
+
+  /** Frames of a text/event-stream body, as (event, data) calls; returns when the stream ends. */
+  async function readEvents(body, onEvent) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += value;
+      let end;
+      while ((end = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        let event = 'message';
+        const data = [];
+        for (const line of frame.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+        }
+        if (data.length > 0) onEvent(event, data.join('\n'));
+      }
+    }
+  }
+
+  // Server-sent events read with fetch, not EventSource, which cannot send an Authorization
+  // header: beyond loopback /events needs the token. Reconnects a second after the stream breaks.
+  (async () => {
+    for (;;) {
+      try {
+        const res = await fetch('/events', { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+        if (res.status === 401 || res.status === 403) {
+          // Retrying cannot help until the address carries the right token.
+          showOffline(res.status === 401 ? 'token needed' : 'wrong token', `open this page as ${location.origin}/#token=… (the token in --control-token-file)`);
+          return;
+        }
+        if (!res.ok || !res.body) throw new Error(`GET /events: HTTP ${res.status}`);
+        await readEvents(res.body, dispatch);
+      } catch {
+        // The daemon went away or the network broke; shown below, then tried again.
+      }
+      showOffline('disconnected');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
 })();

@@ -144,6 +144,16 @@ describe('refusals', () => {
     assert.equal((await post('/reset', { json: {} })).status, 202);
   });
 
+  it('with a token: the dashboard page and scripts are public (no token looked at), its data is not', async () => {
+    // Beyond loopback these would load with no token at all; a wrong one shows the routes are public here.
+    for (const path of ['/', '/dashboard/app.js', '/dashboard/uPlot.js']) assert.equal((await http(d.url, 'GET', path, { token: 'not-the-token' })).status, 200, path);
+    refused(await http(d.url, 'GET', '/status', { token: 'not-the-token' }), 403, 'EFORBIDDEN');
+    refused(await http(d.url, 'POST', '/', { json: {}, token: 'not-the-token' }), 403, 'EFORBIDDEN');
+    const events = await fetch(`${d.url}/events`, { headers: { authorization: 'Bearer not-the-token' } });
+    assert.equal(events.status, 403);
+    await events.body?.cancel();
+  });
+
   it('model paths outside --model-dir are refused, also through .. and symbolic links', async () => {
     refused(await post('/model', { json: { path: '../outside/b.safetensors' } }), 403, 'EPATH');
     refused(await post('/model', { json: { path: join(outside, 'b.safetensors') } }), 403, 'EPATH');

@@ -87,6 +87,21 @@ describe('guard', () => {
     assert.throws(() => local({ method: 'GET', headers: { host: '[::1]:1', origin: 'https://evil.example' } }), { code: 'EFORBIDDEN' });
     local({ method: 'GET', headers: { host: '[::1]:1', origin: 'http://127.0.0.1:1' } });
   });
+  it('public routes (the dashboard page) are readable beyond loopback without the token, and nothing else is', () => {
+    const wide = createGuard({ token, loopback: false });
+    wide({ method: 'GET', headers: {} }, true);
+    wide({ method: 'HEAD', headers: {} }, true);
+    assert.throws(() => wide({ method: 'POST', headers: {} }, true), { code: 'EUNAUTHORIZED', status: 401 });
+    assert.throws(() => wide({ method: 'GET', headers: {} }, false), { code: 'EUNAUTHORIZED', status: 401 });
+  });
+  it('a token sent and wrong is refused where none is needed (loopback reads), except on public routes', () => {
+    const local = createGuard({ token, loopback: true });
+    assert.throws(() => local({ method: 'GET', headers: { authorization: 'Bearer nope' } }), { code: 'EFORBIDDEN', status: 403 });
+    local({ method: 'GET', headers: { authorization: `Bearer ${token}` } });
+    local({ method: 'GET', headers: { authorization: 'Basic abc' } });
+    // A public route does not look at it: the page loads, and its request for data says it is wrong.
+    createGuard({ token, loopback: false })({ method: 'GET', headers: { authorization: 'Bearer nope' } }, true);
+  });
   it('past the request budget: 429 ERATE', () => {
     const g = createGuard({ loopback: true, ratePerSecond: 5 });
     for (let i = 0; i < 5; i++) g({ method: 'GET', headers: {} });
