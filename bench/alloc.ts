@@ -21,7 +21,7 @@ export function heapGrowth(fn: (n: number) => void, n: number): number {
 }
 
 /**
- * Runs fn in windows of M until two windows in a row grow the heap by the same amount (within
+ * Runs fn in windows of M until three windows in a row grow the heap by the same amount (within
  * 1 KiB or 1 %): until then the JIT is still tiering fn up, and unoptimised code boxes numbers it
  * will not box once optimised (measured: 136 B/iteration in the first window, 0 from the third; on
  * a loaded machine the optimising compile finishes later, and a fixed warm-up missed it).

@@ -34,7 +34,7 @@ export class RogueOutlet {
       s.on('error', () => undefined);
       let buf = '';
       s.on('data', (d) => {
-        if (buf === null) return;
+        if (buf === '\u0000') return; // answered: nothing more is read from this connection
         buf += d.toString('latin1');
         if (buf.startsWith('LSL:fullinfo\r\n')) {
           this.fullinfos++;

@@ -94,9 +94,8 @@ export class DaemonTarget implements ControlTarget {
     if (p.recordPath) this.rec = { path: p.recordPath, started_at: new Date().toISOString() };
     // A second filter made at start-up, so that even the first reload loads in place in small
     // slices instead of building WebAssembly memory in one long one. A baseline decoder is small
-    // and built afresh on each reload.
-    // Huge pages for it too: the swaps alternate between the two, and a filter on 4 KiB pages takes
-    // ~90 µs longer per paced preset-M step (daemon/hugepages.ts).
+    // and built afresh on each reload. It gets huge pages too: swaps alternate between the two
+    // filters, and one on 4 KiB pages takes ~90 µs longer per paced preset-M step (hugepages.ts).
     if (this.decoder === 'langevinflow') {
       this.standby = new OnlineFilter(p.model, p.filterOptions);
       if (p.hugePages) adviseDecoderHugePages(this.standby);

@@ -1,6 +1,7 @@
 // The live dashboard's page: plain browser JavaScript, no build step. It listens to the daemon's
-// server-sent events (/events, with the bearer token from #token= when there is one), keeps the last WINDOW_S seconds of what the daemon decoded, and
-// redraws once per animation frame after an update. What the plots hold is also exposed as
+// server-sent events (/events, with the bearer token of #token= when there is one), keeps the
+// last WINDOW_S seconds of what the daemon decoded, and redraws once per animation frame after an
+// update. What the plots hold is also exposed as
 // window.langevindDashboard, so a test can compare the plotted values with what the daemon sent.
 'use strict';
 (() => {
