@@ -8,9 +8,9 @@ import { after, describe, it } from 'node:test';
 import { OnlineFilter } from '../../model/filter.js';
 import { Prewarmer } from '../../daemon/prewarm.js';
 import { parseRunArgs } from '../../daemon/run-config.js';
-import type { RunSummary } from '../../daemon/metrics.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
+import { assertDecodedAsOfflineThenStops } from '../support/offline-decodes.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 
@@ -104,13 +104,7 @@ describe('run --prewarm', () => {
         // Paced, so the passes run between bins as they would on a rig.
         await new Promise((r) => setTimeout(r, 20));
       }
-      await c.waitFor(counts.length);
-      const f = new OnlineFilter(model);
-      assert.deepEqual(c.received.map((d) => Array.from(d.velocity)), counts.map((x) => Array.from(f.step(x).velocity)));
-      assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null });
-      const { summary } = daemon.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_decoded, counts.length);
-      assert.equal(summary.internal_errors, 0);
+      await assertDecodedAsOfflineThenStops(daemon, c, model, counts);
     } finally {
       c?.close();
       rig.close();

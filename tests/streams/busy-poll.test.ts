@@ -9,11 +9,10 @@ import { after, describe, it } from 'node:test';
 import { Publisher, Subscriber } from 'zeromq';
 import { openSink, openSource, type EndpointContext } from '../../daemon/endpoints.js';
 import { silentLogger } from '../../daemon/log.js';
-import type { RunSummary } from '../../daemon/metrics.js';
-import { OnlineFilter } from '../../model/filter.js';
 import { spinUntilReadable } from '../../streams/zmq/busy-poll.js';
 import { CliProcess } from '../../harness/process.js';
 import { syntheticCounts, writeTestModel } from '../support/model.js';
+import { assertDecodedAsOfflineThenStops } from '../support/offline-decodes.js';
 import { endpoint, tempDir } from '../support/net.js';
 import { DecodedCollector, RigPublisher } from '../../harness/zmq-peers.js';
 
@@ -93,14 +92,8 @@ describe('zmq input ?busypoll', () => {
         await rig.send({ seq: i + 1, timestamp: i * 0.02, counts: counts[i], binMs: 20, streamId: 'bp' });
         if (i % 10 === 0) await new Promise((r) => setTimeout(r, 15));
       }
-      await c.waitFor(counts.length);
-      const f = new OnlineFilter(model);
-      assert.deepEqual(c.received.map((d) => Array.from(d.velocity)), counts.map((x) => Array.from(f.step(x).velocity)));
       // SIGINT is handled while the input spins: the event loop is not starved.
-      assert.deepEqual(await daemon.stop('SIGINT'), { code: 0, signal: null });
-      const { summary } = daemon.lastJson<{ summary: RunSummary }>();
-      assert.equal(summary.bins_decoded, counts.length);
-      assert.equal(summary.internal_errors, 0);
+      await assertDecodedAsOfflineThenStops(daemon, c, model, counts);
     } finally {
       c?.close();
       rig.close();
